@@ -45,9 +45,20 @@ bench)
     ;;
 esac
 
+# A package name without an architecture is the native one; with several
+# architectures installed (libsleef-dev and libsleef-dev:arm64) dpkg-query
+# needs it qualified, while an Architecture: all package must not be.
+native_arch=$(dpkg --print-architecture)
 installed() {
-    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = \
-      installed ]
+    local name=$1 status
+    case "$name" in *:*) ;; *)
+        status=$(dpkg-query -W -f='${db:Status-Status}' "$name:$native_arch" \
+                 2>/dev/null || true)
+        [ "$status" = installed ] && return 0 ;;
+    esac
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$name" 2>/dev/null ||
+             true)
+    [ "$status" = installed ]
 }
 
 missing=()

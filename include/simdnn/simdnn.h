@@ -317,13 +317,21 @@ SIMDNN_API simdnn_status simdnn_batchnorm_inference_f32(
  * batch_var, and y = gamma*(x - mean)/sqrt(var + eps) + beta (fused ReLU
  * with SIMDNN_BATCHNORM_FUSE_RELU).
  *
- * Statistics are computed stably (shifted sums per block, merged in double;
- * never E[x^2] - E[x]^2 in float): relative error at most 1e-6 even when
- * |mean|/std is 1e4 and a channel holds 2^22 elements. Outputs are
- * evaluated as (x - mean_hi)*a + b where mean_hi is the float nearest the
- * mean and b carries the rest of the mean, so data far from zero stay
- * exact; each output is within 1e-6 * (|x*a| + |b|) of the exact value.
- * A channel whose values are all equal has variance 0 and outputs beta.
+ * Statistics are computed stably in one pass (sums of x - k with k a
+ * shift near the mean, sampled from the channel, in short float blocks
+ * merged in double; never E[x^2] - E[x]^2 in float): batch_var within 1e-6
+ * relative, batch_mean within 1e-6 * (|mean| + std), so also 1e-6 relative
+ * when |mean|/std is 1e4, for channels of 2^22 elements and beyond.
+ * Outputs are evaluated as (x - mean_hi)*a + b where mean_hi is the float
+ * nearest the mean and b = beta - (mean - mean_hi)*a carries the rest of
+ * the mean, so data far from zero stay exact: with xhat = (x - mean) /
+ * sqrt(var + eps) from the exact statistics, each output is within
+ * 1e-6 * (|gamma*xhat| + |beta| + |gamma|) of the exact value (a bound
+ * relative to |x*a| + |b| as for inference would be some 20 times looser
+ * for data near 100 with std 2, and cannot hold where beta cancels
+ * mean*a).
+ * A channel whose values are all equal has variance 0 and outputs exactly
+ * beta (never NaN); so does a channel of count 1.
  *
  * Running statistics, when running_mean and running_var are not NULL:
  *   running_mean = momentum*running_mean + (1 - momentum)*batch_mean
@@ -350,8 +358,11 @@ SIMDNN_API simdnn_status simdnn_batchnorm_training_f32(
  *   dgamma = sum(dy * xhat)
  *   dx     = gamma*inv_std * (dy - dbeta/count - xhat*dgamma/count)
  * Each result is within 1e-5 relative to the magnitude of its terms
- * (sum |dy|, sum |dy*xhat|, and |gamma*inv_std|*(|dy| + |dbeta|/count +
- * |xhat*dgamma|/count)). dgamma and dbeta may be NULL when not wanted;
+ * (sum |dy|, sum |dy*xhat|, and |gamma*inv_std|*(|dy| + sum|dy|/count +
+ * |xhat|*sum|dy*xhat|/count): the sums enter dx, so the magnitudes of
+ * their terms, not their possibly cancelling values, bound dx's error).
+ * mean and var are read as given (normally the batch statistics the
+ * training forward saved). dgamma and dbeta may be NULL when not wanted;
  * gamma may be NULL (all ones). In place allowed for dx == dy.
  * Errors as for training, plus NULL mean or var with c > 0.
  */

@@ -207,4 +207,20 @@ static inline simde__m512d simdnn_shim_cvtps_pd(simde__m256 a)
 #undef _mm512_cvtps_pd
 #define _mm512_cvtps_pd simdnn_shim_cvtps_pd
 
+/* (softmax) Rounds each double to float under the current rounding mode
+ * (round to nearest under the default MXCSR), as VCVTPD2PS does. */
+static inline simde__m256 simdnn_shim_cvtpd_ps(simde__m512d a)
+{
+    simdnn_shim_pd x;
+    float f[8];
+    simde__m256 r;
+    x.v = a;
+    for (int i = 0; i < 8; i++)
+        f[i] = (float)x.d[i];
+    memcpy(&r, f, sizeof(r));
+    return r;
+}
+#undef _mm512_cvtpd_ps
+#define _mm512_cvtpd_ps simdnn_shim_cvtpd_ps
+
 #endif /* SIMDNN_SIMDE_H */

@@ -1,0 +1,362 @@
+/*
+ * Batch normalization front-end: argument checks, the dispatch table, and
+ * the per-channel arithmetic in double (steps 1, 3 and the folding of
+ * steps 4 and 5 in scalar.c, which states the whole algorithm).
+ *
+ * Channels are handled in chunks of CHUNK so that every per-channel
+ * constant lives in a stack buffer: no allocation, hence no
+ * SIMDNN_OUT_OF_MEMORY. Within a chunk the statistics are complete before
+ * the first output of the chunk is written, which is what makes x == y
+ * (and dx == dy) safe; chunks touch disjoint channels.
+ */
+#include <math.h>
+#include <stdint.h>
+
+#include "batchnorm/batchnorm.h"
+#include "common/args.h"
+#include "dispatch.h"
+
+#ifndef SIMDNN_HAVE_BATCHNORM_AVX2
+#define SIMDNN_HAVE_BATCHNORM_AVX2 0
+#endif
+#ifndef SIMDNN_HAVE_BATCHNORM_AVX512
+#define SIMDNN_HAVE_BATCHNORM_AVX512 0
+#endif
+#ifndef SIMDNN_HAVE_BATCHNORM_NEON
+#define SIMDNN_HAVE_BATCHNORM_NEON 0
+#endif
+
+static const struct batchnorm_ops *const ops_table[SIMDNN_ISA_COUNT] = {
+    [SIMDNN_ISA_SCALAR] = &batchnorm_ops_scalar,
+#if SIMDNN_HAVE_BATCHNORM_AVX2
+    [SIMDNN_ISA_AVX2] = &batchnorm_ops_avx2,
+#endif
+#if SIMDNN_HAVE_BATCHNORM_AVX512
+    [SIMDNN_ISA_AVX512] = &batchnorm_ops_avx512,
+#endif
+#if SIMDNN_HAVE_BATCHNORM_NEON
+    [SIMDNN_ISA_NEON] = &batchnorm_ops_neon,
+#endif
+};
+
+static const struct batchnorm_ops *batchnorm_ops(void)
+{
+    const struct batchnorm_ops *ops =
+        ops_table[simdnn_dispatch_isa(SIMDNN_FAMILY_BATCHNORM)];
+    return ops != NULL ? ops : &batchnorm_ops_scalar;
+}
+
+/* Channels per chunk: 512 * (5 floats + 2 doubles) = 18 KiB of stack. */
+#define CHUNK 512
+/* Samples per channel for the shift k (scalar.c, step 1). */
+#define SHIFT_SAMPLES 8
+
+/* ---- argument checks ---- */
+
+/* One buffer an entry point touches. Buffers of the same nonzero `group`
+ * may be exactly the same buffer (the documented in-place pairs). */
+struct region {
+    const char *name;
+    const void *p;
+    size_t elems;
+    bool output;
+    int group;
+};
+
+static simdnn_status check_regions(const char *fn, const struct region *r,
+                                   int count)
+{
+    for (int i = 0; i < count; i++) {
+        size_t span;
+        if (r[i].elems != 0 && r[i].p == NULL)
+            return simdnn_invalid(fn, "%s is NULL but holds %zu floats",
+                                  r[i].name, r[i].elems);
+        if (!args_span(r[i].p, 1, r[i].elems, 0, &span))
+            return simdnn_invalid(fn, "%s: %zu floats overflow the address "
+                                  "space", r[i].name, r[i].elems);
+    }
+    for (int i = 0; i < count; i++) {
+        if (!r[i].output)
+            continue;
+        for (int j = 0; j < count; j++) {
+            if (j == i || !args_overlap(r[i].p, r[i].elems, r[j].p,
+                                        r[j].elems))
+                continue;
+            if (r[i].group != 0 && r[i].group == r[j].group &&
+                r[i].p == r[j].p)
+                continue;
+            return simdnn_invalid(fn, "%s (%p) overlaps %s (%p)%s",
+                                  r[i].name, r[i].p, r[j].name, r[j].p,
+                                  r[i].group != 0 && r[i].group == r[j].group
+                                      ? " other than exactly"
+                                      : "");
+        }
+    }
+    return SIMDNN_SUCCESS;
+}
+
+/* Layout, sizes and eps; *total = n*c*spatial, *count = n*spatial. */
+static simdnn_status check_shape(const char *fn, size_t n, size_t c,
+                                 size_t spatial, simdnn_layout layout,
+                                 float eps, size_t *total, size_t *count)
+{
+    if (layout != SIMDNN_NCHW && layout != SIMDNN_NHWC)
+        return simdnn_invalid(fn, "layout %d is neither SIMDNN_NCHW nor "
+                              "SIMDNN_NHWC", (int)layout);
+    if (!(eps > 0.0f))
+        return simdnn_invalid(fn, "eps %g must be positive", (double)eps);
+    size_t bytes;
+    if (!args_mul(n, spatial, count) || !args_mul(*count, c, total) ||
+        !args_mul(*total, sizeof(float), &bytes))
+        return simdnn_invalid(fn, "n %zu x c %zu x spatial %zu floats "
+                              "overflow size_t", n, c, spatial);
+    return SIMDNN_SUCCESS;
+}
+
+/* ---- the tensor views (batchnorm.h) ---- */
+
+/* NCHW with spatial 1 is the same memory as NHWC: use the row kernels. */
+static bool use_planes(simdnn_layout layout, size_t spatial)
+{
+    return layout == SIMDNN_NCHW && spatial > 1;
+}
+
+/* Element `i` (0 <= i < n*spatial) of channel `ch`. */
+static float channel_element(const float *x, size_t c, size_t spatial,
+                             simdnn_layout layout, size_t ch, size_t i)
+{
+    if (layout == SIMDNN_NCHW)
+        return x[(i / spatial * c + ch) * spatial + i % spatial];
+    return x[i * c + ch];
+}
+
+/* Step 1: k[j] for channels c0..c0+cc-1. */
+static void choose_shifts(const float *x, size_t c, size_t spatial,
+                          simdnn_layout layout, size_t count, size_t c0,
+                          size_t cc, float *k)
+{
+    size_t samples = count < SHIFT_SAMPLES ? count : SHIFT_SAMPLES;
+    size_t step = count / samples;
+    for (size_t j = 0; j < cc; j++) {
+        double sum = 0.0;
+        for (size_t s = 0; s < samples; s++)
+            sum += channel_element(x, c, spatial, layout, c0 + j,
+                                   s * step + step / 2);
+        k[j] = (float)(sum / (double)samples);
+    }
+}
+
+/* ---- inference ---- */
+
+simdnn_status simdnn_batchnorm_inference_f32(
+    const float *x, float *y, size_t n, size_t c, size_t spatial,
+    simdnn_layout layout, const float *gamma, const float *beta,
+    const float *mean, const float *var, float eps, unsigned flags)
+{
+    static const char fn[] = "simdnn_batchnorm_inference_f32";
+    size_t total = 0, count = 0;
+    simdnn_status st =
+        check_shape(fn, n, c, spatial, layout, eps, &total, &count);
+    if (st != SIMDNN_SUCCESS)
+        return st;
+    if (flags & ~SIMDNN_BATCHNORM_FUSE_RELU)
+        return simdnn_invalid(fn, "unknown flag bits 0x%x",
+                              flags & ~SIMDNN_BATCHNORM_FUSE_RELU);
+    const struct region regions[] = {
+        {"x", x, total, false, 1},
+        {"y", y, total, true, 1},
+        {"gamma", gamma, gamma ? c : 0, false, 0},
+        {"beta", beta, beta ? c : 0, false, 0},
+        {"mean", mean, c, false, 0},
+        {"var", var, c, false, 0},
+    };
+    st = check_regions(fn, regions, 6);
+    if (st != SIMDNN_SUCCESS || total == 0)
+        return st;
+
+    const struct batchnorm_ops *ops = batchnorm_ops();
+    bool relu = (flags & SIMDNN_BATCHNORM_FUSE_RELU) != 0;
+    float zero[CHUNK] = {0}, a[CHUNK], b[CHUNK];
+    for (size_t c0 = 0; c0 < c; c0 += CHUNK) {
+        size_t cc = c - c0 < CHUNK ? c - c0 : CHUNK;
+        for (size_t j = 0; j < cc; j++) {
+            double g = gamma ? gamma[c0 + j] : 1.0;
+            double be = beta ? beta[c0 + j] : 0.0;
+            double scale = g / sqrt((double)var[c0 + j] + (double)eps);
+            a[j] = (float)scale;
+            b[j] = (float)(be - (double)mean[c0 + j] * scale);
+        }
+        if (use_planes(layout, spatial))
+            ops->apply_planes(x + c0 * spatial, y + c0 * spatial, n,
+                              c * spatial, cc, spatial, zero, a, b, relu);
+        else
+            ops->apply_rows(x + c0, y + c0, count, cc, c, zero, a, b, relu);
+    }
+    return SIMDNN_SUCCESS;
+}
+
+/* ---- training forward ---- */
+
+simdnn_status simdnn_batchnorm_training_f32(
+    const float *x, float *y, size_t n, size_t c, size_t spatial,
+    simdnn_layout layout, const float *gamma, const float *beta, float eps,
+    float momentum, float *batch_mean, float *batch_var,
+    float *running_mean, float *running_var, unsigned flags)
+{
+    static const char fn[] = "simdnn_batchnorm_training_f32";
+    size_t total = 0, count = 0;
+    simdnn_status st =
+        check_shape(fn, n, c, spatial, layout, eps, &total, &count);
+    if (st != SIMDNN_SUCCESS)
+        return st;
+    if (flags & ~SIMDNN_BATCHNORM_FUSE_RELU)
+        return simdnn_invalid(fn, "unknown flag bits 0x%x",
+                              flags & ~SIMDNN_BATCHNORM_FUSE_RELU);
+    if (!(momentum >= 0.0f && momentum <= 1.0f))
+        return simdnn_invalid(fn, "momentum %g is outside [0, 1]",
+                              (double)momentum);
+    if (c > 0 && count == 0)
+        return simdnn_invalid(fn, "n %zu x spatial %zu is 0: %zu channels "
+                              "have no statistics", n, spatial, c);
+    if ((running_mean == NULL) != (running_var == NULL))
+        return simdnn_invalid(fn, "running_mean %p and running_var %p must "
+                              "be both NULL or both set",
+                              (void *)running_mean, (void *)running_var);
+    size_t rc = running_mean ? c : 0;
+    const struct region regions[] = {
+        {"x", x, total, false, 1},
+        {"y", y, total, true, 1},
+        {"gamma", gamma, gamma ? c : 0, false, 0},
+        {"beta", beta, beta ? c : 0, false, 0},
+        {"batch_mean", batch_mean, c, true, 0},
+        {"batch_var", batch_var, c, true, 0},
+        {"running_mean", running_mean, rc, true, 0},
+        {"running_var", running_var, rc, true, 0},
+    };
+    st = check_regions(fn, regions, 8);
+    if (st != SIMDNN_SUCCESS || c == 0)
+        return st;
+
+    const struct batchnorm_ops *ops = batchnorm_ops();
+    bool relu = (flags & SIMDNN_BATCHNORM_FUSE_RELU) != 0;
+    bool planes = use_planes(layout, spatial);
+    double cnt = (double)count, mom = momentum;
+    float k[CHUNK], m[CHUNK], a[CHUNK], b[CHUNK];
+    double s1[CHUNK], s2[CHUNK];
+    for (size_t c0 = 0; c0 < c; c0 += CHUNK) {
+        size_t cc = c - c0 < CHUNK ? c - c0 : CHUNK;
+
+        /* Steps 1 and 2: shifts, then one pass of shifted sums. */
+        choose_shifts(x, c, spatial, layout, count, c0, cc, k);
+        if (planes)
+            ops->moments_planes(x + c0 * spatial, n, c * spatial, cc,
+                                spatial, k, s1, s2);
+        else
+            ops->moments_rows(x + c0, count, cc, c, k, s1, s2);
+
+        /* Step 3, the running averages, and the folding of step 4. */
+        for (size_t j = 0; j < cc; j++) {
+            double off = s1[j] / cnt;
+            double mu = (double)k[j] + off;
+            double v = s2[j] / cnt - off * off;
+            if (!(v > 0.0))
+                v = v == v ? 0.0 : v;
+            batch_mean[c0 + j] = (float)mu;
+            batch_var[c0 + j] = (float)v;
+            if (running_mean != NULL) {
+                double unbiased = count > 1 ? v * cnt / (cnt - 1.0) : v;
+                running_mean[c0 + j] =
+                    (float)(mom * running_mean[c0 + j] + (1.0 - mom) * mu);
+                running_var[c0 + j] =
+                    (float)(mom * running_var[c0 + j] +
+                            (1.0 - mom) * unbiased);
+            }
+            double g = gamma ? gamma[c0 + j] : 1.0;
+            double be = beta ? beta[c0 + j] : 0.0;
+            double scale = g / sqrt(v + (double)eps);
+            float hi = (float)mu;
+            m[j] = hi;
+            a[j] = (float)scale;
+            b[j] = (float)(be - (mu - (double)hi) * scale);
+        }
+
+        /* Step 4. */
+        if (planes)
+            ops->apply_planes(x + c0 * spatial, y + c0 * spatial, n,
+                              c * spatial, cc, spatial, m, a, b, relu);
+        else
+            ops->apply_rows(x + c0, y + c0, count, cc, c, m, a, b, relu);
+    }
+    return SIMDNN_SUCCESS;
+}
+
+/* ---- backward ---- */
+
+simdnn_status simdnn_batchnorm_backward_f32(
+    const float *x, const float *dy, float *dx, size_t n, size_t c,
+    size_t spatial, simdnn_layout layout, const float *gamma,
+    const float *mean, const float *var, float eps, float *dgamma,
+    float *dbeta)
+{
+    static const char fn[] = "simdnn_batchnorm_backward_f32";
+    size_t total = 0, count = 0;
+    simdnn_status st =
+        check_shape(fn, n, c, spatial, layout, eps, &total, &count);
+    if (st != SIMDNN_SUCCESS)
+        return st;
+    if (c > 0 && count == 0)
+        return simdnn_invalid(fn, "n %zu x spatial %zu is 0: %zu channels "
+                              "have no statistics", n, spatial, c);
+    const struct region regions[] = {
+        {"x", x, total, false, 0},
+        {"dy", dy, total, false, 1},
+        {"dx", dx, total, true, 1},
+        {"gamma", gamma, gamma ? c : 0, false, 0},
+        {"mean", mean, c, false, 0},
+        {"var", var, c, false, 0},
+        {"dgamma", dgamma, dgamma ? c : 0, true, 0},
+        {"dbeta", dbeta, dbeta ? c : 0, true, 0},
+    };
+    st = check_regions(fn, regions, 8);
+    if (st != SIMDNN_SUCCESS || c == 0)
+        return st;
+
+    const struct batchnorm_ops *ops = batchnorm_ops();
+    bool planes = use_planes(layout, spatial);
+    double cnt = (double)count;
+    float m[CHUNK], p[CHUNK], q[CHUNK], r[CHUNK];
+    double s1[CHUNK], s2[CHUNK];
+    for (size_t c0 = 0; c0 < c; c0 += CHUNK) {
+        size_t cc = c - c0 < CHUNK ? c - c0 : CHUNK;
+        for (size_t j = 0; j < cc; j++)
+            m[j] = mean[c0 + j];
+
+        /* Step 5: the sums, then per-channel constants in double. */
+        if (planes)
+            ops->dsums_planes(x + c0 * spatial, dy + c0 * spatial, n,
+                              c * spatial, cc, spatial, m, s1, s2);
+        else
+            ops->dsums_rows(x + c0, dy + c0, count, cc, c, m, s1, s2);
+        for (size_t j = 0; j < cc; j++) {
+            double inv_std = 1.0 / sqrt((double)var[c0 + j] + (double)eps);
+            double db = s1[j], dg = s2[j] * inv_std;
+            if (dbeta != NULL)
+                dbeta[c0 + j] = (float)db;
+            if (dgamma != NULL)
+                dgamma[c0 + j] = (float)dg;
+            double pj = (gamma ? gamma[c0 + j] : 1.0) * inv_std;
+            p[j] = (float)pj;
+            q[j] = (float)(-pj * inv_std * dg / cnt);
+            r[j] = (float)(-pj * db / cnt);
+        }
+
+        if (planes)
+            ops->dapply_planes(x + c0 * spatial, dy + c0 * spatial,
+                               dx + c0 * spatial, n, c * spatial, cc,
+                               spatial, m, p, q, r);
+        else
+            ops->dapply_rows(x + c0, dy + c0, dx + c0, count, cc, c, m, p,
+                             q, r);
+    }
+    return SIMDNN_SUCCESS;
+}

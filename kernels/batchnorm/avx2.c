@@ -1,0 +1,440 @@
+/*
+ * Batch normalization, AVX2 + FMA kernels. The algorithm and its error
+ * analysis are in scalar.c (steps 1-5); this file mirrors steps 2, 4 and 5
+ * with 8-lane vectors. Only what is ISA-specific is explained here.
+ *
+ * - Tails: every partial vector is a maskload/maskstore, so nothing outside
+ *   the caller's buffers is read or written. For the moments the masked
+ *   lanes are replaced by the shift k (blendv), so they add exactly 0.
+ * - Step 2 accumulation: 4 independent float accumulators per sum (4
+ *   vectors per iteration in the plane view, 4 channel vectors per group
+ *   in the row view), each taking at most BATCHNORM_BLOCK additions, then
+ *   summed pairwise in float (2 more) and widened to double with
+ *   cvtps_pd. (x - k)^2 is accumulated with one FMA, so the square is not
+ *   rounded separately.
+ * - Row view (NHWC): rows are taken in blocks of BATCHNORM_BLOCK; inside a
+ *   block the channels go by groups of 4 vectors whose accumulators stay
+ *   in registers, and are flushed into the caller's double sums at the end
+ *   of the block. A block of rows is at most 8 * C floats, so the column
+ *   walk stays within L1/L2.
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "batchnorm/batchnorm.h"
+
+#define LANES 8
+
+#define BN_INLINE static inline __attribute__((always_inline))
+
+/* Lanes 0..rem-1 set (rem < LANES). */
+BN_INLINE __m256i tail_mask(size_t rem)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)rem),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* ---- steps 4 and 5 (dx): elementwise maps ---- */
+
+/*
+ * One vector of output. grad = false: y = fma(x - m, a, b), ReLU when relu
+ * (max(0, y) keeps NaN, as the scalar kernel). grad = true (dx):
+ * y = fma(x - m, a, fma(dy, b, r)) with a = q, b = p.
+ */
+BN_INLINE __m256 map_vec(__m256 vx, __m256 vdy, __m256 vm, __m256 va,
+                         __m256 vb, __m256 vr, bool relu, bool grad)
+{
+    __m256 vd = _mm256_sub_ps(vx, vm);
+    if (grad)
+        return _mm256_fmadd_ps(vd, va, _mm256_fmadd_ps(vdy, vb, vr));
+    __m256 vy = _mm256_fmadd_ps(vd, va, vb);
+    return relu ? _mm256_max_ps(_mm256_setzero_ps(), vy) : vy;
+}
+
+/* `len` contiguous elements sharing one channel's constants. */
+BN_INLINE void map_span(const float *x, const float *dy, float *y,
+                        size_t len, __m256 vm, __m256 va, __m256 vb,
+                        __m256 vr, bool relu, bool grad)
+{
+    __m256 vdy0 = _mm256_setzero_ps(), vdy1 = vdy0, vdy2 = vdy0,
+           vdy3 = vdy0;
+    size_t i = 0;
+    for (; i + 4 * LANES <= len; i += 4 * LANES) {
+        __m256 vx0 = _mm256_loadu_ps(x + i);
+        __m256 vx1 = _mm256_loadu_ps(x + i + LANES);
+        __m256 vx2 = _mm256_loadu_ps(x + i + 2 * LANES);
+        __m256 vx3 = _mm256_loadu_ps(x + i + 3 * LANES);
+        if (grad) {
+            vdy0 = _mm256_loadu_ps(dy + i);
+            vdy1 = _mm256_loadu_ps(dy + i + LANES);
+            vdy2 = _mm256_loadu_ps(dy + i + 2 * LANES);
+            vdy3 = _mm256_loadu_ps(dy + i + 3 * LANES);
+        }
+        _mm256_storeu_ps(y + i,
+                         map_vec(vx0, vdy0, vm, va, vb, vr, relu, grad));
+        _mm256_storeu_ps(y + i + LANES,
+                         map_vec(vx1, vdy1, vm, va, vb, vr, relu, grad));
+        _mm256_storeu_ps(y + i + 2 * LANES,
+                         map_vec(vx2, vdy2, vm, va, vb, vr, relu, grad));
+        _mm256_storeu_ps(y + i + 3 * LANES,
+                         map_vec(vx3, vdy3, vm, va, vb, vr, relu, grad));
+    }
+    for (; i + LANES <= len; i += LANES) {
+        __m256 vx = _mm256_loadu_ps(x + i);
+        if (grad)
+            vdy0 = _mm256_loadu_ps(dy + i);
+        _mm256_storeu_ps(y + i,
+                         map_vec(vx, vdy0, vm, va, vb, vr, relu, grad));
+    }
+    if (i < len) {
+        __m256i vmask = tail_mask(len - i);
+        __m256 vx = _mm256_maskload_ps(x + i, vmask);
+        if (grad)
+            vdy0 = _mm256_maskload_ps(dy + i, vmask);
+        _mm256_maskstore_ps(y + i, vmask,
+                            map_vec(vx, vdy0, vm, va, vb, vr, relu, grad));
+    }
+}
+
+BN_INLINE void map_planes(const float *x, const float *dy, float *y,
+                          size_t images, size_t image_stride,
+                          size_t channels, size_t spatial, const float *m,
+                          const float *a, const float *b, const float *r,
+                          bool relu, bool grad)
+{
+    for (size_t i = 0; i < images; i++)
+        for (size_t c = 0; c < channels; c++) {
+            size_t at = i * image_stride + c * spatial;
+            map_span(x + at, grad ? dy + at : NULL, y + at, spatial,
+                     _mm256_set1_ps(m[c]), _mm256_set1_ps(a[c]),
+                     _mm256_set1_ps(b[c]),
+                     grad ? _mm256_set1_ps(r[c]) : _mm256_setzero_ps(),
+                     relu, grad);
+        }
+}
+
+/* One row: channel j's constants come from the arrays. */
+BN_INLINE void map_rows(const float *x, const float *dy, float *y,
+                        size_t rows, size_t channels, size_t stride,
+                        const float *m, const float *a, const float *b,
+                        const float *r, bool relu, bool grad)
+{
+    size_t full = channels & ~(size_t)(LANES - 1);
+    __m256i vmask = tail_mask(channels - full);
+    __m256 vdy = _mm256_setzero_ps(), vr = vdy;
+    for (size_t row = 0; row < rows; row++) {
+        const float *xr = x + row * stride;
+        const float *dyr = grad ? dy + row * stride : NULL;
+        float *yr = y + row * stride;
+        size_t j = 0;
+        for (; j < full; j += LANES) {
+            if (grad) {
+                vdy = _mm256_loadu_ps(dyr + j);
+                vr = _mm256_loadu_ps(r + j);
+            }
+            _mm256_storeu_ps(
+                yr + j, map_vec(_mm256_loadu_ps(xr + j), vdy,
+                                _mm256_loadu_ps(m + j), _mm256_loadu_ps(a + j),
+                                _mm256_loadu_ps(b + j), vr, relu, grad));
+        }
+        if (j < channels) {
+            if (grad) {
+                vdy = _mm256_maskload_ps(dyr + j, vmask);
+                vr = _mm256_maskload_ps(r + j, vmask);
+            }
+            _mm256_maskstore_ps(
+                yr + j, vmask,
+                map_vec(_mm256_maskload_ps(xr + j, vmask), vdy,
+                        _mm256_maskload_ps(m + j, vmask),
+                        _mm256_maskload_ps(a + j, vmask),
+                        _mm256_maskload_ps(b + j, vmask), vr, relu, grad));
+        }
+    }
+}
+
+static void apply_planes_avx2(const float *x, float *y, size_t images,
+                              size_t image_stride, size_t channels,
+                              size_t spatial, const float *m,
+                              const float *a, const float *b, bool relu)
+{
+    if (relu)
+        map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
+                   a, b, NULL, true, false);
+    else
+        map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
+                   a, b, NULL, false, false);
+}
+
+static void apply_rows_avx2(const float *x, float *y, size_t rows,
+                            size_t channels, size_t stride, const float *m,
+                            const float *a, const float *b, bool relu)
+{
+    if (relu)
+        map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, true,
+                 false);
+    else
+        map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, false,
+                 false);
+}
+
+static void dapply_planes_avx2(const float *x, const float *dy, float *dx,
+                               size_t images, size_t image_stride,
+                               size_t channels, size_t spatial,
+                               const float *m, const float *p,
+                               const float *q, const float *r)
+{
+    map_planes(x, dy, dx, images, image_stride, channels, spatial, m, q, p,
+               r, false, true);
+}
+
+static void dapply_rows_avx2(const float *x, const float *dy, float *dx,
+                             size_t rows, size_t channels, size_t stride,
+                             const float *m, const float *p, const float *q,
+                             const float *r)
+{
+    map_rows(x, dy, dx, rows, channels, stride, m, q, p, r, false, true);
+}
+
+/* ---- steps 2 and 5 (sums): reductions ---- */
+
+/*
+ * One vector of terms into the accumulators. grad = false (moments):
+ * u = x - k, s1 += u, s2 += u*u. grad = true: s1 += dy, s2 += dy*(x - m).
+ */
+BN_INLINE void acc_vec(__m256 vx, __m256 vdy, __m256 vk, __m256 *vs1,
+                       __m256 *vs2, bool grad)
+{
+    __m256 vu = _mm256_sub_ps(vx, vk);
+    if (grad) {
+        *vs1 = _mm256_add_ps(*vs1, vdy);
+        *vs2 = _mm256_fmadd_ps(vdy, vu, *vs2);
+    } else {
+        *vs1 = _mm256_add_ps(*vs1, vu);
+        *vs2 = _mm256_fmadd_ps(vu, vu, *vs2);
+    }
+}
+
+/* Masked loads of a partial vector: moments see k in the dead lanes (so
+ * u = 0 there), gradient sums see dy = 0. */
+BN_INLINE void load_partial(const float *x, const float *dy, __m256i vmask,
+                            __m256 vk, __m256 *vx, __m256 *vdy, bool grad)
+{
+    *vx = _mm256_maskload_ps(x, vmask);
+    if (grad)
+        *vdy = _mm256_maskload_ps(dy, vmask);
+    else
+        *vx = _mm256_blendv_ps(vk, *vx, _mm256_castsi256_ps(vmask));
+}
+
+/* The float sums of 4 accumulators widened into two double vectors. */
+BN_INLINE void widen_add(__m256 v0, __m256 v1, __m256 v2, __m256 v3,
+                         __m256d *lo, __m256d *hi)
+{
+    __m256 vsum = _mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3));
+    *lo = _mm256_add_pd(*lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vsum)));
+    *hi = _mm256_add_pd(*hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vsum, 1)));
+}
+
+BN_INLINE double hsum_pd(__m256d lo, __m256d hi)
+{
+    __m256d v = _mm256_add_pd(lo, hi);
+    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(v),
+                           _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+}
+
+BN_INLINE void reduce_planes(const float *x, const float *dy, size_t images,
+                             size_t image_stride, size_t channels,
+                             size_t spatial, const float *k, double *s1,
+                             double *s2, bool grad)
+{
+    for (size_t c = 0; c < channels; c++) {
+        const __m256 vk = _mm256_set1_ps(k[c]);
+        __m256 a10 = _mm256_setzero_ps(), a11 = a10, a12 = a10, a13 = a10;
+        __m256 a20 = a10, a21 = a10, a22 = a10, a23 = a10;
+        __m256 vdy0 = a10, vdy1 = a10, vdy2 = a10, vdy3 = a10;
+        __m256d d1lo = _mm256_setzero_pd(), d1hi = d1lo, d2lo = d1lo,
+                d2hi = d1lo;
+        unsigned steps = 0;
+#define FLUSH_IF_FULL()                                                      \
+    if (++steps == BATCHNORM_BLOCK) {                                        \
+        widen_add(a10, a11, a12, a13, &d1lo, &d1hi);                         \
+        widen_add(a20, a21, a22, a23, &d2lo, &d2hi);                         \
+        a10 = a11 = a12 = a13 = _mm256_setzero_ps();                         \
+        a20 = a21 = a22 = a23 = _mm256_setzero_ps();                         \
+        steps = 0;                                                           \
+    }
+        for (size_t i = 0; i < images; i++) {
+            size_t at = i * image_stride + c * spatial;
+            const float *xp = x + at, *dyp = grad ? dy + at : NULL;
+            size_t s = 0;
+            for (; s + 4 * LANES <= spatial; s += 4 * LANES) {
+                if (grad) {
+                    vdy0 = _mm256_loadu_ps(dyp + s);
+                    vdy1 = _mm256_loadu_ps(dyp + s + LANES);
+                    vdy2 = _mm256_loadu_ps(dyp + s + 2 * LANES);
+                    vdy3 = _mm256_loadu_ps(dyp + s + 3 * LANES);
+                }
+                acc_vec(_mm256_loadu_ps(xp + s), vdy0, vk, &a10, &a20, grad);
+                acc_vec(_mm256_loadu_ps(xp + s + LANES), vdy1, vk, &a11,
+                        &a21, grad);
+                acc_vec(_mm256_loadu_ps(xp + s + 2 * LANES), vdy2, vk, &a12,
+                        &a22, grad);
+                acc_vec(_mm256_loadu_ps(xp + s + 3 * LANES), vdy3, vk, &a13,
+                        &a23, grad);
+                FLUSH_IF_FULL();
+            }
+            for (; s + LANES <= spatial; s += LANES) {
+                if (grad)
+                    vdy0 = _mm256_loadu_ps(dyp + s);
+                acc_vec(_mm256_loadu_ps(xp + s), vdy0, vk, &a10, &a20, grad);
+                FLUSH_IF_FULL();
+            }
+            if (s < spatial) {
+                __m256 vx;
+                load_partial(xp + s, grad ? dyp + s : NULL,
+                             tail_mask(spatial - s), vk, &vx, &vdy0, grad);
+                acc_vec(vx, vdy0, vk, &a10, &a20, grad);
+                FLUSH_IF_FULL();
+            }
+        }
+#undef FLUSH_IF_FULL
+        widen_add(a10, a11, a12, a13, &d1lo, &d1hi);
+        widen_add(a20, a21, a22, a23, &d2lo, &d2hi);
+        s1[c] = hsum_pd(d1lo, d1hi);
+        s2[c] = hsum_pd(d2lo, d2hi);
+    }
+}
+
+/* Adds the widened lanes of one accumulator vector into s[0..count-1]. */
+BN_INLINE void flush_lanes(__m256 v, double *s, size_t count)
+{
+    __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+    __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    if (count == LANES) {
+        _mm256_storeu_pd(s, _mm256_add_pd(_mm256_loadu_pd(s), lo));
+        _mm256_storeu_pd(s + 4, _mm256_add_pd(_mm256_loadu_pd(s + 4), hi));
+        return;
+    }
+    double lanes[LANES];
+    _mm256_storeu_pd(lanes, lo);
+    _mm256_storeu_pd(lanes + 4, hi);
+    for (size_t j = 0; j < count; j++)
+        s[j] += lanes[j];
+}
+
+BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
+                           size_t channels, size_t stride, const float *k,
+                           double *s1, double *s2, bool grad)
+{
+    memset(s1, 0, channels * sizeof(double));
+    memset(s2, 0, channels * sizeof(double));
+    for (size_t r0 = 0; r0 < rows; r0 += BATCHNORM_BLOCK) {
+        size_t nr = rows - r0 < BATCHNORM_BLOCK ? rows - r0 : BATCHNORM_BLOCK;
+        const float *xb = x + r0 * stride;
+        const float *dyb = grad ? dy + r0 * stride : NULL;
+        size_t j = 0;
+        /* Groups of 4 full vectors of channels. */
+        for (; j + 4 * LANES <= channels; j += 4 * LANES) {
+            const __m256 vk0 = _mm256_loadu_ps(k + j);
+            const __m256 vk1 = _mm256_loadu_ps(k + j + LANES);
+            const __m256 vk2 = _mm256_loadu_ps(k + j + 2 * LANES);
+            const __m256 vk3 = _mm256_loadu_ps(k + j + 3 * LANES);
+            __m256 a10 = _mm256_setzero_ps(), a11 = a10, a12 = a10,
+                   a13 = a10;
+            __m256 a20 = a10, a21 = a10, a22 = a10, a23 = a10;
+            __m256 vdy0 = a10, vdy1 = a10, vdy2 = a10, vdy3 = a10;
+            for (size_t r = 0; r < nr; r++) {
+                const float *xr = xb + r * stride + j;
+                if (grad) {
+                    const float *dyr = dyb + r * stride + j;
+                    vdy0 = _mm256_loadu_ps(dyr);
+                    vdy1 = _mm256_loadu_ps(dyr + LANES);
+                    vdy2 = _mm256_loadu_ps(dyr + 2 * LANES);
+                    vdy3 = _mm256_loadu_ps(dyr + 3 * LANES);
+                }
+                acc_vec(_mm256_loadu_ps(xr), vdy0, vk0, &a10, &a20, grad);
+                acc_vec(_mm256_loadu_ps(xr + LANES), vdy1, vk1, &a11, &a21,
+                        grad);
+                acc_vec(_mm256_loadu_ps(xr + 2 * LANES), vdy2, vk2, &a12,
+                        &a22, grad);
+                acc_vec(_mm256_loadu_ps(xr + 3 * LANES), vdy3, vk3, &a13,
+                        &a23, grad);
+            }
+            flush_lanes(a10, s1 + j, LANES);
+            flush_lanes(a11, s1 + j + LANES, LANES);
+            flush_lanes(a12, s1 + j + 2 * LANES, LANES);
+            flush_lanes(a13, s1 + j + 3 * LANES, LANES);
+            flush_lanes(a20, s2 + j, LANES);
+            flush_lanes(a21, s2 + j + LANES, LANES);
+            flush_lanes(a22, s2 + j + 2 * LANES, LANES);
+            flush_lanes(a23, s2 + j + 3 * LANES, LANES);
+        }
+        /* Single vectors, the last one partial. */
+        for (; j < channels; j += LANES) {
+            size_t width = channels - j < LANES ? channels - j : LANES;
+            __m256i vmask = tail_mask(width);
+            const __m256 vk = width == LANES
+                                  ? _mm256_loadu_ps(k + j)
+                                  : _mm256_maskload_ps(k + j, vmask);
+            __m256 a1 = _mm256_setzero_ps(), a2 = a1, vdy = a1, vx;
+            for (size_t r = 0; r < nr; r++) {
+                const float *xr = xb + r * stride + j;
+                const float *dyr = grad ? dyb + r * stride + j : NULL;
+                if (width == LANES) {
+                    vx = _mm256_loadu_ps(xr);
+                    if (grad)
+                        vdy = _mm256_loadu_ps(dyr);
+                } else {
+                    load_partial(xr, dyr, vmask, vk, &vx, &vdy, grad);
+                }
+                acc_vec(vx, vdy, vk, &a1, &a2, grad);
+            }
+            flush_lanes(a1, s1 + j, width);
+            flush_lanes(a2, s2 + j, width);
+        }
+    }
+}
+
+static void moments_planes_avx2(const float *x, size_t images,
+                                size_t image_stride, size_t channels,
+                                size_t spatial, const float *k, double *s1,
+                                double *s2)
+{
+    reduce_planes(x, NULL, images, image_stride, channels, spatial, k, s1,
+                  s2, false);
+}
+
+static void moments_rows_avx2(const float *x, size_t rows, size_t channels,
+                              size_t stride, const float *k, double *s1,
+                              double *s2)
+{
+    reduce_rows(x, NULL, rows, channels, stride, k, s1, s2, false);
+}
+
+static void dsums_planes_avx2(const float *x, const float *dy,
+                              size_t images, size_t image_stride,
+                              size_t channels, size_t spatial,
+                              const float *m, double *s1, double *s2)
+{
+    reduce_planes(x, dy, images, image_stride, channels, spatial, m, s1, s2,
+                  true);
+}
+
+static void dsums_rows_avx2(const float *x, const float *dy, size_t rows,
+                            size_t channels, size_t stride, const float *m,
+                            double *s1, double *s2)
+{
+    reduce_rows(x, dy, rows, channels, stride, m, s1, s2, true);
+}
+
+const struct batchnorm_ops batchnorm_ops_avx2 = {
+    .apply_planes = apply_planes_avx2,
+    .apply_rows = apply_rows_avx2,
+    .moments_planes = moments_planes_avx2,
+    .moments_rows = moments_rows_avx2,
+    .dsums_planes = dsums_planes_avx2,
+    .dsums_rows = dsums_rows_avx2,
+    .dapply_planes = dapply_planes_avx2,
+    .dapply_rows = dapply_rows_avx2,
+};

@@ -1,0 +1,445 @@
+/*
+ * Batch normalization, NEON (aarch64 Advanced SIMD) kernels: the AVX2 unit
+ * (avx2.c) at 4 lanes, itself mirroring the algorithm of scalar.c (steps
+ * 1-5). Only what is ISA-specific is explained here.
+ *
+ * - Tails: NEON has no masked loads, so a partial vector is copied through
+ *   a 4-float stack buffer whose other lanes hold a fill value (the shift k
+ *   for the moments, so those lanes add exactly 0; 0 otherwise); only the
+ *   n valid elements are read from or written to the caller's buffers.
+ * - Accumulation as in avx2.c: 4 float accumulators per sum, each taking
+ *   at most BATCHNORM_BLOCK additions, summed pairwise and widened to
+ *   double (vcvt_f64_f32 / vcvt_high_f64_f32). vfmaq_f32 is fused, as the
+ *   FMAs of the x86 units.
+ * - aarch64 has 32 vector registers, so the 16 accumulators of the row
+ *   view (4 channel vectors x 2 sums, plus shifts and loads) never spill.
+ */
+#include <arm_neon.h>
+#include <string.h>
+
+#include "batchnorm/batchnorm.h"
+
+#define LANES 4
+
+#define BN_INLINE static inline __attribute__((always_inline))
+
+/* Partial vectors (n < LANES elements) go through a local copy: the lanes
+ * past n hold `fill`, and only n elements are read or written. */
+BN_INLINE float32x4_t load_part(const float *p, size_t n, float32x4_t fill)
+{
+    float buf[LANES];
+    vst1q_f32(buf, fill);
+    memcpy(buf, p, n * sizeof(float));
+    return vld1q_f32(buf);
+}
+
+BN_INLINE void store_part(float *p, size_t n, float32x4_t v)
+{
+    float buf[LANES];
+    vst1q_f32(buf, v);
+    memcpy(p, buf, n * sizeof(float));
+}
+
+/* ---- steps 4 and 5 (dx): elementwise maps ---- */
+
+/*
+ * One vector of output. grad = false: y = fma(x - m, a, b), ReLU when relu
+ * (max(0, y) keeps NaN, as the scalar kernel). grad = true (dx):
+ * y = fma(x - m, a, fma(dy, b, r)) with a = q, b = p.
+ */
+BN_INLINE float32x4_t map_vec(float32x4_t vx, float32x4_t vdy, float32x4_t vm, float32x4_t va,
+                         float32x4_t vb, float32x4_t vr, bool relu, bool grad)
+{
+    float32x4_t vd = vsubq_f32(vx, vm);
+    if (grad)
+        return vfmaq_f32(vfmaq_f32(vr, vdy, vb), vd, va);
+    float32x4_t vy = vfmaq_f32(vb, vd, va);
+    return relu ? vmaxq_f32(vdupq_n_f32(0.0f), vy) : vy;
+}
+
+/* `len` contiguous elements sharing one channel's constants. */
+BN_INLINE void map_span(const float *x, const float *dy, float *y,
+                        size_t len, float32x4_t vm, float32x4_t va, float32x4_t vb,
+                        float32x4_t vr, bool relu, bool grad)
+{
+    float32x4_t vdy0 = vdupq_n_f32(0.0f), vdy1 = vdy0, vdy2 = vdy0,
+           vdy3 = vdy0;
+    size_t i = 0;
+    for (; i + 4 * LANES <= len; i += 4 * LANES) {
+        float32x4_t vx0 = vld1q_f32(x + i);
+        float32x4_t vx1 = vld1q_f32(x + i + LANES);
+        float32x4_t vx2 = vld1q_f32(x + i + 2 * LANES);
+        float32x4_t vx3 = vld1q_f32(x + i + 3 * LANES);
+        if (grad) {
+            vdy0 = vld1q_f32(dy + i);
+            vdy1 = vld1q_f32(dy + i + LANES);
+            vdy2 = vld1q_f32(dy + i + 2 * LANES);
+            vdy3 = vld1q_f32(dy + i + 3 * LANES);
+        }
+        vst1q_f32(y + i,
+                         map_vec(vx0, vdy0, vm, va, vb, vr, relu, grad));
+        vst1q_f32(y + i + LANES,
+                         map_vec(vx1, vdy1, vm, va, vb, vr, relu, grad));
+        vst1q_f32(y + i + 2 * LANES,
+                         map_vec(vx2, vdy2, vm, va, vb, vr, relu, grad));
+        vst1q_f32(y + i + 3 * LANES,
+                         map_vec(vx3, vdy3, vm, va, vb, vr, relu, grad));
+    }
+    for (; i + LANES <= len; i += LANES) {
+        float32x4_t vx = vld1q_f32(x + i);
+        if (grad)
+            vdy0 = vld1q_f32(dy + i);
+        vst1q_f32(y + i,
+                         map_vec(vx, vdy0, vm, va, vb, vr, relu, grad));
+    }
+    if (i < len) {
+        size_t vmask = (len - i);
+        float32x4_t vx = load_part(x + i, vmask, vzero);
+        if (grad)
+            vdy0 = load_part(dy + i, vmask, vzero);
+        store_part(y + i, vmask,
+                            map_vec(vx, vdy0, vm, va, vb, vr, relu, grad));
+    }
+}
+
+BN_INLINE void map_planes(const float *x, const float *dy, float *y,
+                          size_t images, size_t image_stride,
+                          size_t channels, size_t spatial, const float *m,
+                          const float *a, const float *b, const float *r,
+                          bool relu, bool grad)
+{
+    for (size_t i = 0; i < images; i++)
+        for (size_t c = 0; c < channels; c++) {
+            size_t at = i * image_stride + c * spatial;
+            map_span(x + at, grad ? dy + at : NULL, y + at, spatial,
+                     vdupq_n_f32(m[c]), vdupq_n_f32(a[c]),
+                     vdupq_n_f32(b[c]),
+                     grad ? vdupq_n_f32(r[c]) : vdupq_n_f32(0.0f),
+                     relu, grad);
+        }
+}
+
+/* One row: channel j's constants come from the arrays. */
+BN_INLINE void map_rows(const float *x, const float *dy, float *y,
+                        size_t rows, size_t channels, size_t stride,
+                        const float *m, const float *a, const float *b,
+                        const float *r, bool relu, bool grad)
+{
+    size_t full = channels & ~(size_t)(LANES - 1);
+    size_t vmask = (channels - full);
+    float32x4_t vdy = vdupq_n_f32(0.0f), vr = vdy;
+    for (size_t row = 0; row < rows; row++) {
+        const float *xr = x + row * stride;
+        const float *dyr = grad ? dy + row * stride : NULL;
+        float *yr = y + row * stride;
+        size_t j = 0;
+        for (; j < full; j += LANES) {
+            if (grad) {
+                vdy = vld1q_f32(dyr + j);
+                vr = vld1q_f32(r + j);
+            }
+            vst1q_f32(
+                yr + j, map_vec(vld1q_f32(xr + j), vdy,
+                                vld1q_f32(m + j), vld1q_f32(a + j),
+                                vld1q_f32(b + j), vr, relu, grad));
+        }
+        if (j < channels) {
+            if (grad) {
+                vdy = load_part(dyr + j, vmask, vzero);
+                vr = load_part(r + j, vmask, vzero);
+            }
+            store_part(
+                yr + j, vmask,
+                map_vec(load_part(xr + j, vmask, vzero), vdy,
+                        load_part(m + j, vmask, vzero),
+                        load_part(a + j, vmask, vzero),
+                        load_part(b + j, vmask, vzero), vr, relu, grad));
+        }
+    }
+}
+
+static void apply_planes_neon(const float *x, float *y, size_t images,
+                              size_t image_stride, size_t channels,
+                              size_t spatial, const float *m,
+                              const float *a, const float *b, bool relu)
+{
+    if (relu)
+        map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
+                   a, b, NULL, true, false);
+    else
+        map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
+                   a, b, NULL, false, false);
+}
+
+static void apply_rows_neon(const float *x, float *y, size_t rows,
+                            size_t channels, size_t stride, const float *m,
+                            const float *a, const float *b, bool relu)
+{
+    if (relu)
+        map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, true,
+                 false);
+    else
+        map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, false,
+                 false);
+}
+
+static void dapply_planes_neon(const float *x, const float *dy, float *dx,
+                               size_t images, size_t image_stride,
+                               size_t channels, size_t spatial,
+                               const float *m, const float *p,
+                               const float *q, const float *r)
+{
+    map_planes(x, dy, dx, images, image_stride, channels, spatial, m, q, p,
+               r, false, true);
+}
+
+static void dapply_rows_neon(const float *x, const float *dy, float *dx,
+                             size_t rows, size_t channels, size_t stride,
+                             const float *m, const float *p, const float *q,
+                             const float *r)
+{
+    map_rows(x, dy, dx, rows, channels, stride, m, q, p, r, false, true);
+}
+
+/* ---- steps 2 and 5 (sums): reductions ---- */
+
+/*
+ * One vector of terms into the accumulators. grad = false (moments):
+ * u = x - k, s1 += u, s2 += u*u. grad = true: s1 += dy, s2 += dy*(x - m).
+ */
+BN_INLINE void acc_vec(float32x4_t vx, float32x4_t vdy, float32x4_t vk, float32x4_t *vs1,
+                       float32x4_t *vs2, bool grad)
+{
+    float32x4_t vu = vsubq_f32(vx, vk);
+    if (grad) {
+        *vs1 = vaddq_f32(*vs1, vdy);
+        *vs2 = vfmaq_f32(*vs2, vdy, vu);
+    } else {
+        *vs1 = vaddq_f32(*vs1, vu);
+        *vs2 = vfmaq_f32(*vs2, vu, vu);
+    }
+}
+
+/* Masked loads of a partial vector: moments see k in the dead lanes (so
+ * u = 0 there), gradient sums see dy = 0. */
+BN_INLINE void load_partial(const float *x, const float *dy, size_t vmask,
+                            float32x4_t vk, float32x4_t *vx, float32x4_t *vdy, bool grad)
+{
+    const float32x4_t vzero = vdupq_n_f32(0.0f);
+    if (grad) {
+        *vx = load_part(x, vmask, vzero);
+        *vdy = load_part(dy, vmask, vzero);
+    } else {
+        *vx = load_part(x, vmask, vk);
+    }
+}
+
+/* The float sums of 4 accumulators widened into two double vectors. */
+BN_INLINE void widen_add(float32x4_t v0, float32x4_t v1, float32x4_t v2,
+                         float32x4_t v3, float64x2_t *lo, float64x2_t *hi)
+{
+    float32x4_t vsum = vaddq_f32(vaddq_f32(v0, v1), vaddq_f32(v2, v3));
+    *lo = vaddq_f64(*lo, vcvt_f64_f32(vget_low_f32(vsum)));
+    *hi = vaddq_f64(*hi, vcvt_high_f64_f32(vsum));
+}
+
+BN_INLINE double hsum_pd(float64x2_t lo, float64x2_t hi)
+{
+    return vaddvq_f64(vaddq_f64(lo, hi));
+}
+
+BN_INLINE void reduce_planes(const float *x, const float *dy, size_t images,
+                             size_t image_stride, size_t channels,
+                             size_t spatial, const float *k, double *s1,
+                             double *s2, bool grad)
+{
+    for (size_t c = 0; c < channels; c++) {
+        const float32x4_t vk = vdupq_n_f32(k[c]);
+        float32x4_t a10 = vdupq_n_f32(0.0f), a11 = a10, a12 = a10, a13 = a10;
+        float32x4_t a20 = a10, a21 = a10, a22 = a10, a23 = a10;
+        float32x4_t vdy0 = a10, vdy1 = a10, vdy2 = a10, vdy3 = a10;
+        float64x2_t d1lo = vdupq_n_f64(0.0), d1hi = d1lo, d2lo = d1lo,
+                d2hi = d1lo;
+        unsigned steps = 0;
+#define FLUSH_IF_FULL()                                                      \
+    if (++steps == BATCHNORM_BLOCK) {                                        \
+        widen_add(a10, a11, a12, a13, &d1lo, &d1hi);                         \
+        widen_add(a20, a21, a22, a23, &d2lo, &d2hi);                         \
+        a10 = a11 = a12 = a13 = vdupq_n_f32(0.0f);                         \
+        a20 = a21 = a22 = a23 = vdupq_n_f32(0.0f);                         \
+        steps = 0;                                                           \
+    }
+        for (size_t i = 0; i < images; i++) {
+            size_t at = i * image_stride + c * spatial;
+            const float *xp = x + at, *dyp = grad ? dy + at : NULL;
+            size_t s = 0;
+            for (; s + 4 * LANES <= spatial; s += 4 * LANES) {
+                if (grad) {
+                    vdy0 = vld1q_f32(dyp + s);
+                    vdy1 = vld1q_f32(dyp + s + LANES);
+                    vdy2 = vld1q_f32(dyp + s + 2 * LANES);
+                    vdy3 = vld1q_f32(dyp + s + 3 * LANES);
+                }
+                acc_vec(vld1q_f32(xp + s), vdy0, vk, &a10, &a20, grad);
+                acc_vec(vld1q_f32(xp + s + LANES), vdy1, vk, &a11,
+                        &a21, grad);
+                acc_vec(vld1q_f32(xp + s + 2 * LANES), vdy2, vk, &a12,
+                        &a22, grad);
+                acc_vec(vld1q_f32(xp + s + 3 * LANES), vdy3, vk, &a13,
+                        &a23, grad);
+                FLUSH_IF_FULL();
+            }
+            for (; s + LANES <= spatial; s += LANES) {
+                if (grad)
+                    vdy0 = vld1q_f32(dyp + s);
+                acc_vec(vld1q_f32(xp + s), vdy0, vk, &a10, &a20, grad);
+                FLUSH_IF_FULL();
+            }
+            if (s < spatial) {
+                float32x4_t vx;
+                load_partial(xp + s, grad ? dyp + s : NULL,
+                             spatial - s, vk, &vx, &vdy0, grad);
+                acc_vec(vx, vdy0, vk, &a10, &a20, grad);
+                FLUSH_IF_FULL();
+            }
+        }
+#undef FLUSH_IF_FULL
+        widen_add(a10, a11, a12, a13, &d1lo, &d1hi);
+        widen_add(a20, a21, a22, a23, &d2lo, &d2hi);
+        s1[c] = hsum_pd(d1lo, d1hi);
+        s2[c] = hsum_pd(d2lo, d2hi);
+    }
+}
+
+/* Adds the widened lanes of one accumulator vector into s[0..count-1]. */
+BN_INLINE void flush_lanes(float32x4_t v, double *s, size_t count)
+{
+    float64x2_t lo = vcvt_f64_f32(vget_low_f32(v));
+    float64x2_t hi = vcvt_high_f64_f32(v);
+    if (count == LANES) {
+        vst1q_f64(s, vaddq_f64(vld1q_f64(s), lo));
+        vst1q_f64(s + 2, vaddq_f64(vld1q_f64(s + 2), hi));
+        return;
+    }
+    double lanes[LANES];
+    vst1q_f64(lanes, lo);
+    vst1q_f64(lanes + 2, hi);
+    for (size_t j = 0; j < count; j++)
+        s[j] += lanes[j];
+}
+
+BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
+                           size_t channels, size_t stride, const float *k,
+                           double *s1, double *s2, bool grad)
+{
+    memset(s1, 0, channels * sizeof(double));
+    memset(s2, 0, channels * sizeof(double));
+    for (size_t r0 = 0; r0 < rows; r0 += BATCHNORM_BLOCK) {
+        size_t nr = rows - r0 < BATCHNORM_BLOCK ? rows - r0 : BATCHNORM_BLOCK;
+        const float *xb = x + r0 * stride;
+        const float *dyb = grad ? dy + r0 * stride : NULL;
+        size_t j = 0;
+        /* Groups of 4 full vectors of channels. */
+        for (; j + 4 * LANES <= channels; j += 4 * LANES) {
+            const float32x4_t vk0 = vld1q_f32(k + j);
+            const float32x4_t vk1 = vld1q_f32(k + j + LANES);
+            const float32x4_t vk2 = vld1q_f32(k + j + 2 * LANES);
+            const float32x4_t vk3 = vld1q_f32(k + j + 3 * LANES);
+            float32x4_t a10 = vdupq_n_f32(0.0f), a11 = a10, a12 = a10,
+                   a13 = a10;
+            float32x4_t a20 = a10, a21 = a10, a22 = a10, a23 = a10;
+            float32x4_t vdy0 = a10, vdy1 = a10, vdy2 = a10, vdy3 = a10;
+            for (size_t r = 0; r < nr; r++) {
+                const float *xr = xb + r * stride + j;
+                if (grad) {
+                    const float *dyr = dyb + r * stride + j;
+                    vdy0 = vld1q_f32(dyr);
+                    vdy1 = vld1q_f32(dyr + LANES);
+                    vdy2 = vld1q_f32(dyr + 2 * LANES);
+                    vdy3 = vld1q_f32(dyr + 3 * LANES);
+                }
+                acc_vec(vld1q_f32(xr), vdy0, vk0, &a10, &a20, grad);
+                acc_vec(vld1q_f32(xr + LANES), vdy1, vk1, &a11, &a21,
+                        grad);
+                acc_vec(vld1q_f32(xr + 2 * LANES), vdy2, vk2, &a12,
+                        &a22, grad);
+                acc_vec(vld1q_f32(xr + 3 * LANES), vdy3, vk3, &a13,
+                        &a23, grad);
+            }
+            flush_lanes(a10, s1 + j, LANES);
+            flush_lanes(a11, s1 + j + LANES, LANES);
+            flush_lanes(a12, s1 + j + 2 * LANES, LANES);
+            flush_lanes(a13, s1 + j + 3 * LANES, LANES);
+            flush_lanes(a20, s2 + j, LANES);
+            flush_lanes(a21, s2 + j + LANES, LANES);
+            flush_lanes(a22, s2 + j + 2 * LANES, LANES);
+            flush_lanes(a23, s2 + j + 3 * LANES, LANES);
+        }
+        /* Single vectors, the last one partial. */
+        for (; j < channels; j += LANES) {
+            size_t width = channels - j < LANES ? channels - j : LANES;
+            size_t vmask = (width);
+            const float32x4_t vk = width == LANES
+                                  ? vld1q_f32(k + j)
+                                  : load_part(k + j, vmask, vzero);
+            float32x4_t a1 = vdupq_n_f32(0.0f), a2 = a1, vdy = a1, vx;
+            for (size_t r = 0; r < nr; r++) {
+                const float *xr = xb + r * stride + j;
+                const float *dyr = grad ? dyb + r * stride + j : NULL;
+                if (width == LANES) {
+                    vx = vld1q_f32(xr);
+                    if (grad)
+                        vdy = vld1q_f32(dyr);
+                } else {
+                    load_partial(xr, dyr, vmask, vk, &vx, &vdy, grad);
+                }
+                acc_vec(vx, vdy, vk, &a1, &a2, grad);
+            }
+            flush_lanes(a1, s1 + j, width);
+            flush_lanes(a2, s2 + j, width);
+        }
+    }
+}
+
+static void moments_planes_neon(const float *x, size_t images,
+                                size_t image_stride, size_t channels,
+                                size_t spatial, const float *k, double *s1,
+                                double *s2)
+{
+    reduce_planes(x, NULL, images, image_stride, channels, spatial, k, s1,
+                  s2, false);
+}
+
+static void moments_rows_neon(const float *x, size_t rows, size_t channels,
+                              size_t stride, const float *k, double *s1,
+                              double *s2)
+{
+    reduce_rows(x, NULL, rows, channels, stride, k, s1, s2, false);
+}
+
+static void dsums_planes_neon(const float *x, const float *dy,
+                              size_t images, size_t image_stride,
+                              size_t channels, size_t spatial,
+                              const float *m, double *s1, double *s2)
+{
+    reduce_planes(x, dy, images, image_stride, channels, spatial, m, s1, s2,
+                  true);
+}
+
+static void dsums_rows_neon(const float *x, const float *dy, size_t rows,
+                            size_t channels, size_t stride, const float *m,
+                            double *s1, double *s2)
+{
+    reduce_rows(x, dy, rows, channels, stride, m, s1, s2, true);
+}
+
+const struct batchnorm_ops batchnorm_ops_neon = {
+    .apply_planes = apply_planes_neon,
+    .apply_rows = apply_rows_neon,
+    .moments_planes = moments_planes_neon,
+    .moments_rows = moments_rows_neon,
+    .dsums_planes = dsums_planes_neon,
+    .dsums_rows = dsums_rows_neon,
+    .dapply_planes = dapply_planes_neon,
+    .dapply_rows = dapply_rows_neon,
+};

@@ -1,0 +1,233 @@
+/*
+ * Batch normalization, scalar reference kernels (the production fallback
+ * and the statement of the algorithm that the SIMD units mirror).
+ *
+ * The algorithm, split between api.c (per channel, in double) and these
+ * streaming kernels (per element, in float):
+ *
+ * 1. Shift (api.c). For each channel pick k, the float nearest the mean of
+ *    8 samples spread evenly over the channel. Centring on a value close to
+ *    the mean is what makes one pass stable: x - k is of the size of the
+ *    standard deviation, not of the mean, so nothing large cancels in
+ *    float. (k need not be the mean; any value within a few standard
+ *    deviations keeps the bounds below. 8 samples put it within about
+ *    std/3 for ordinary data at a cost of 8 reads per channel.)
+ *
+ * 2. Moments (moments_*). s1 = sum(x - k) and s2 = sum((x - k)^2). Each
+ *    float accumulator takes at most BATCHNORM_BLOCK (8) additions, then
+ *    is added into a double; SIMD units also sum their unrolled
+ *    accumulators in float first (2 more additions per lane). A float sum
+ *    of j positive terms is off by at most (j - 1)*2^-24 relative, so with
+ *    j <= 10 and the rounding of the square and of x - k, s2 is within
+ *    about 6.6e-7 relative of the exact sum, whatever the channel's length
+ *    (2^22 elements or more: the double sums add nothing measurable).
+ *    The cost of the flushes is one conversion and one double addition per
+ *    8 vectors, hidden behind the memory stream.
+ *
+ * 3. Statistics (api.c, double). mean = k + s1/count and the biased
+ *    variance var = s2/count - (s1/count)^2, clamped at 0. The subtraction
+ *    is harmless because k is near the mean: (s1/count)^2 is a small part
+ *    of s2/count.
+ *
+ * 4. Normalization (apply_*). With mean_hi = (float)mean,
+ *    a = gamma/sqrt(var + eps) and b = beta - (mean - mean_hi)*a (double,
+ *    then rounded once to float), y = fma(x - mean_hi, a, b). For data far
+ *    from zero (x near 100, spread 2) x - mean_hi is exact (Sterbenz) and
+ *    small, so the output keeps full float precision, where the folded
+ *    form x*a + (beta - mean*a) would lose about 6 bits to cancellation.
+ *    Inference uses the same kernel with mean_hi = 0 and
+ *    b = beta - mean*a, which is exactly the documented x*a + b.
+ *
+ * 5. Backward (dsums_*, then dapply_*). With m the saved float mean,
+ *    s1 = sum(dy) and s2 = sum(dy*(x - m)), accumulated as in step 2.
+ *    api.c forms dbeta = s1, dgamma = s2*inv_std and, per channel,
+ *    p = gamma*inv_std, q = -p*inv_std*dgamma/count, r = -p*dbeta/count,
+ *    so dx = fma(x - m, q, fma(dy, p, r)), two FMAs per element.
+ *
+ * Floors (Zen 3, one core; measured numbers in the SIMD units' notes):
+ * inference moves 8 bytes per element (read x, write y), training forward
+ * 12 (read x twice, write y), backward 16 (read x and dy twice: once for
+ * the sums, once for dx; write dx). Arithmetic is 1 to 4 flops per element
+ * against 16 flops per cycle per core, far from being the limit.
+ *
+ * This unit is compiled with -ffp-contract=off: fmaf() is written where
+ * the algorithm fuses, and nowhere else is a product contracted.
+ */
+#include <math.h>
+
+#include "batchnorm/batchnorm.h"
+
+/* Step 4: one output. ReLU keeps NaN (as max(0, y) does on x86). */
+static float apply_one(float x, float m, float a, float b, bool relu)
+{
+    float y = fmaf(x - m, a, b);
+    return relu && y < 0.0f ? 0.0f : y;
+}
+
+static void apply_planes_scalar(const float *x, float *y, size_t images,
+                                size_t image_stride, size_t channels,
+                                size_t spatial, const float *m,
+                                const float *a, const float *b, bool relu)
+{
+    for (size_t i = 0; i < images; i++) {
+        const float *xi = x + i * image_stride;
+        float *yi = y + i * image_stride;
+        for (size_t c = 0; c < channels; c++) {
+            const float *xp = xi + c * spatial;
+            float *yp = yi + c * spatial;
+            for (size_t s = 0; s < spatial; s++)
+                yp[s] = apply_one(xp[s], m[c], a[c], b[c], relu);
+        }
+    }
+}
+
+static void apply_rows_scalar(const float *x, float *y, size_t rows,
+                              size_t channels, size_t stride, const float *m,
+                              const float *a, const float *b, bool relu)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * stride;
+        float *yr = y + r * stride;
+        for (size_t c = 0; c < channels; c++)
+            yr[c] = apply_one(xr[c], m[c], a[c], b[c], relu);
+    }
+}
+
+/* Step 2 for one float accumulator pair: at most BATCHNORM_BLOCK float
+ * additions, then flushed into the double sums. */
+struct block_sums {
+    float f1, f2;
+    unsigned terms;
+    double d1, d2;
+};
+
+static void block_add(struct block_sums *acc, float t1, float t2)
+{
+    acc->f1 += t1;
+    acc->f2 += t2;
+    if (++acc->terms == BATCHNORM_BLOCK) {
+        acc->d1 += acc->f1;
+        acc->d2 += acc->f2;
+        acc->f1 = acc->f2 = 0.0f;
+        acc->terms = 0;
+    }
+}
+
+static void block_finish(const struct block_sums *acc, double *s1,
+                         double *s2)
+{
+    *s1 = acc->d1 + acc->f1;
+    *s2 = acc->d2 + acc->f2;
+}
+
+static void moments_planes_scalar(const float *x, size_t images,
+                                  size_t image_stride, size_t channels,
+                                  size_t spatial, const float *k, double *s1,
+                                  double *s2)
+{
+    for (size_t c = 0; c < channels; c++) {
+        struct block_sums acc = {0};
+        for (size_t i = 0; i < images; i++) {
+            const float *xp = x + i * image_stride + c * spatial;
+            for (size_t s = 0; s < spatial; s++) {
+                float u = xp[s] - k[c];
+                block_add(&acc, u, u * u);
+            }
+        }
+        block_finish(&acc, &s1[c], &s2[c]);
+    }
+}
+
+static void moments_rows_scalar(const float *x, size_t rows,
+                                size_t channels, size_t stride,
+                                const float *k, double *s1, double *s2)
+{
+    for (size_t c = 0; c < channels; c++) {
+        struct block_sums acc = {0};
+        for (size_t r = 0; r < rows; r++) {
+            float u = x[r * stride + c] - k[c];
+            block_add(&acc, u, u * u);
+        }
+        block_finish(&acc, &s1[c], &s2[c]);
+    }
+}
+
+/* Step 5, the sums. */
+static void dsums_planes_scalar(const float *x, const float *dy,
+                                size_t images, size_t image_stride,
+                                size_t channels, size_t spatial,
+                                const float *m, double *s1, double *s2)
+{
+    for (size_t c = 0; c < channels; c++) {
+        struct block_sums acc = {0};
+        for (size_t i = 0; i < images; i++) {
+            size_t at = i * image_stride + c * spatial;
+            for (size_t s = 0; s < spatial; s++) {
+                float g = dy[at + s];
+                block_add(&acc, g, g * (x[at + s] - m[c]));
+            }
+        }
+        block_finish(&acc, &s1[c], &s2[c]);
+    }
+}
+
+static void dsums_rows_scalar(const float *x, const float *dy, size_t rows,
+                              size_t channels, size_t stride, const float *m,
+                              double *s1, double *s2)
+{
+    for (size_t c = 0; c < channels; c++) {
+        struct block_sums acc = {0};
+        for (size_t r = 0; r < rows; r++) {
+            float g = dy[r * stride + c];
+            block_add(&acc, g, g * (x[r * stride + c] - m[c]));
+        }
+        block_finish(&acc, &s1[c], &s2[c]);
+    }
+}
+
+/* Step 5, dx. */
+static float dapply_one(float x, float dy, float m, float p, float q,
+                        float r)
+{
+    return fmaf(x - m, q, fmaf(dy, p, r));
+}
+
+static void dapply_planes_scalar(const float *x, const float *dy, float *dx,
+                                 size_t images, size_t image_stride,
+                                 size_t channels, size_t spatial,
+                                 const float *m, const float *p,
+                                 const float *q, const float *r)
+{
+    for (size_t i = 0; i < images; i++) {
+        for (size_t c = 0; c < channels; c++) {
+            size_t at = i * image_stride + c * spatial;
+            for (size_t s = 0; s < spatial; s++)
+                dx[at + s] =
+                    dapply_one(x[at + s], dy[at + s], m[c], p[c], q[c], r[c]);
+        }
+    }
+}
+
+static void dapply_rows_scalar(const float *x, const float *dy, float *dx,
+                               size_t rows, size_t channels, size_t stride,
+                               const float *m, const float *p,
+                               const float *q, const float *r)
+{
+    for (size_t row = 0; row < rows; row++) {
+        size_t at = row * stride;
+        for (size_t c = 0; c < channels; c++)
+            dx[at + c] =
+                dapply_one(x[at + c], dy[at + c], m[c], p[c], q[c], r[c]);
+    }
+}
+
+const struct batchnorm_ops batchnorm_ops_scalar = {
+    .apply_planes = apply_planes_scalar,
+    .apply_rows = apply_rows_scalar,
+    .moments_planes = moments_planes_scalar,
+    .moments_rows = moments_rows_scalar,
+    .dsums_planes = dsums_planes_scalar,
+    .dsums_rows = dsums_rows_scalar,
+    .dapply_planes = dapply_planes_scalar,
+    .dapply_rows = dapply_rows_scalar,
+};

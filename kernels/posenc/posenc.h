@@ -1,0 +1,181 @@
+/*
+ * Internal interface of the positional-encoding family.
+ *
+ * The front-end (api.c) validates every argument and dispatches; each ISA
+ * unit exports one table, posenc_ops_<isa>, whose kernels may assume valid
+ * arguments (even d_model and head_dim, offset + rows within 2^24, a finite
+ * base above 1, at least one element to produce).
+ *
+ * Every kernel evaluates the same block decomposition of the angle
+ * (scalar.c states it in numbered steps; the SIMD units mirror it):
+ *
+ *   p = S + i*K0 + k,  S a multiple of K0*K1,  i < K1,  k < K0
+ *   (sin, cos)(p*w) = rot(rot(sc(S*w), T1[i]), T0[k])
+ *   T0[k] = rot^(k-1)(sc(w)),  T1[i] = rot^(i-1)(sc(K0*w))
+ *
+ * where sc is an accurate double sincos (SLEEF, 1 ulp) of a double angle
+ * formed by one rounded product of an exact integer and w, and rot is the
+ * angle-addition identity evaluated in double with FMAs. The blocks are
+ * aligned to absolute positions, so the value of an element depends only
+ * on its position and its column: calls over sub-ranges give the same bits
+ * as one call over the whole range.
+ */
+#ifndef SIMDNN_KERNELS_POSENC_H
+#define SIMDNN_KERNELS_POSENC_H
+
+#include <math.h>
+#include <stddef.h>
+
+#include "simdnn/simdnn.h"
+
+/* The kernel units do not see dispatch/ on their include path. */
+#ifndef SIMDNN_INTERNAL
+#define SIMDNN_INTERNAL __attribute__((visibility("hidden")))
+#endif
+
+/*
+ * Tables (table and fused add): rows per block K0, blocks per superblock
+ * K1, column pairs per column block CB. The per-column-block tables of
+ * sc(k*w) and sc(i*K0*w) take (K0 + K1) * CB * 16 bytes = 24 KiB of stack;
+ * SLEEF runs once per column per 512 rows (S), the rest is two rotations.
+ */
+#define POSENC_TABLE_K0 16
+#define POSENC_TABLE_K1 32
+#define POSENC_TABLE_CB 32
+
+/*
+ * RoPE: a token's angles serve every head, so the SLEEF cost is already
+ * divided by the head count and smaller blocks suffice; the column block
+ * covers head_dim 256 in one pass over the tensor (wider heads take
+ * several passes): (8 + 8) * 128 * 16 bytes = 32 KiB of stack.
+ */
+#define POSENC_ROPE_K0 8
+#define POSENC_ROPE_K1 8
+#define POSENC_ROPE_CB 128
+
+/*
+ * The frequency of pair k of a d-wide encoding: w_k = base^(-2k/d), by
+ * libm's pow in double with the exponent rounded once. This exact formula
+ * is the contract's (and the test oracle's) w_k.
+ */
+static inline double posenc_frequency(double base, size_t k, size_t d)
+{
+    return pow(base, -(double)(2 * k) / (double)d);
+}
+
+/*
+ * Tables to write at least this many bytes use non-temporal stores where
+ * the rows are 32-byte aligned (AVX2, AVX-512): such a table does not fit
+ * in the caches anyway and streaming saves the read-for-ownership.
+ */
+#define POSENC_STREAM_BYTES ((size_t)4 << 20)
+
+/*
+ * The block decomposition over one column block, shared by every ISA: each
+ * unit supplies the double arithmetic (sincos and rotation of a row of
+ * `padded` pairs) and the consumer of the rows.
+ */
+struct posenc_blocks {
+    size_t k0, k1;  /* rows per block, blocks per superblock */
+    size_t pairs;   /* pairs in this column block */
+    size_t padded;  /* pairs rounded up to the unit's vector width */
+    size_t stride;  /* doubles between rows of t0 and t1 (>= padded) */
+    double *w;      /* [padded] frequencies, 0 in the padding */
+    double *t0s, *t0c; /* [k0][stride] T0[k], about sc(k*w) */
+    double *t1s, *t1c; /* [k1][stride] T1[i], about sc(i*k0*w) */
+    double *ss, *sc;   /* [padded] sc(S*w) of the current superblock */
+    double *bs, *bc;   /* [padded] the current block start */
+};
+
+/* s[j], c[j] = sin, cos of (m * w[j]) for j < n; m an exact integer. */
+typedef void (*posenc_sincos_fn)(double *s, double *c, const double *w,
+                                 size_t n, double m);
+/* (rs, rc) = rot((as, ac), (bs, bc)) elementwise for j < n:
+ * rs = fma(as, bc, ac*bs), rc = fma(ac, bc, -(as*bs)); rs may be as. */
+typedef void (*posenc_rotate_fn)(double *rs, double *rc, const double *as,
+                                 const double *ac, const double *bs,
+                                 const double *bc, size_t n);
+/* Consumes row `row` (position first + row): its values are
+ * rot((bs, bc), (ks, kc)). */
+typedef void (*posenc_row_fn)(void *ctx, size_t row, const double *bs,
+                              const double *bc, const double *ks,
+                              const double *kc);
+
+/*
+ * Steps 1 and 2 of scalar.c for pairs j0 .. j0 + b->pairs - 1 of a d-wide
+ * encoding: the frequencies, then t0 and t1, each from one SLEEF call
+ * (sc(w), sc(K0*w)) by repeated rotation. Every entry is always computed
+ * the same way, whatever range the call covers.
+ */
+static inline void posenc_prepare(struct posenc_blocks *b, size_t j0,
+                                  size_t d, double base,
+                                  posenc_sincos_fn sincos,
+                                  posenc_rotate_fn rotate)
+{
+    for (size_t j = 0; j < b->padded; j++)
+        b->w[j] = j < b->pairs ? posenc_frequency(base, j0 + j, d) : 0.0;
+    double *tables[2][2] = {{b->t0s, b->t0c}, {b->t1s, b->t1c}};
+    size_t sizes[2] = {b->k0, b->k1};
+    double steps[2] = {1.0, (double)b->k0};
+    for (int t = 0; t < 2; t++) {
+        double *ts = tables[t][0], *tc = tables[t][1];
+        for (size_t j = 0; j < b->padded; j++) {
+            ts[j] = 0.0;
+            tc[j] = 1.0;
+        }
+        if (sizes[t] < 2)
+            continue;
+        sincos(ts + b->stride, tc + b->stride, b->w, b->padded, steps[t]);
+        for (size_t i = 2; i < sizes[t]; i++)
+            rotate(ts + i * b->stride, tc + i * b->stride,
+                   ts + (i - 1) * b->stride, tc + (i - 1) * b->stride,
+                   ts + b->stride, tc + b->stride, b->padded);
+    }
+}
+
+/* Steps 3 to 5 of scalar.c: every row of the range, in order. */
+static inline void posenc_run(struct posenc_blocks *b, size_t first,
+                              size_t count, posenc_sincos_fn sincos,
+                              posenc_rotate_fn rotate, posenc_row_fn row,
+                              void *ctx)
+{
+    size_t super = b->k0 * b->k1, end = first + count;
+    for (size_t p = first; p < end;) {
+        size_t s0 = p / super * super;
+        size_t s_end = s0 + super < end ? s0 + super : end;
+        sincos(b->ss, b->sc, b->w, b->padded, (double)s0);
+        while (p < s_end) {
+            size_t b0 = p / b->k0 * b->k0, i = (b0 - s0) / b->k0;
+            size_t b_end = b0 + b->k0 < s_end ? b0 + b->k0 : s_end;
+            rotate(b->bs, b->bc, b->ss, b->sc, b->t1s + i * b->stride,
+                   b->t1c + i * b->stride, b->padded);
+            for (; p < b_end; p++) {
+                size_t k = p - b0;
+                row(ctx, p - first, b->bs, b->bc, b->t0s + k * b->stride,
+                    b->t0c + k * b->stride);
+            }
+        }
+    }
+}
+
+struct posenc_ops {
+    /* table[r*row_stride + j] = PE(position_offset + r, j). */
+    void (*table)(float *table, size_t positions, size_t d_model,
+                  size_t row_stride, size_t position_offset, double base,
+                  simdnn_posenc_layout layout);
+    /* x[r*row_stride + j] += PE(position_offset + r, j), one rounding. */
+    void (*add)(float *x, size_t positions, size_t d_model,
+                size_t row_stride, size_t position_offset, double base,
+                simdnn_posenc_layout layout);
+    /* RoPE in place on [tokens][heads][head_dim], token_stride apart. */
+    void (*rope)(float *x, size_t tokens, size_t heads, size_t head_dim,
+                 size_t token_stride, size_t position_offset, double base,
+                 simdnn_rope_style style);
+};
+
+SIMDNN_INTERNAL extern const struct posenc_ops posenc_ops_scalar;
+SIMDNN_INTERNAL extern const struct posenc_ops posenc_ops_avx2;
+SIMDNN_INTERNAL extern const struct posenc_ops posenc_ops_avx512;
+SIMDNN_INTERNAL extern const struct posenc_ops posenc_ops_neon;
+
+#endif /* SIMDNN_KERNELS_POSENC_H */

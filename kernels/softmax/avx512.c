@@ -1,0 +1,348 @@
+/*
+ * Softmax, AVX-512F (16 float lanes). The algorithm and its numbered steps
+ * are those of scalar.c, the structure that of avx2.c (three passes, 4
+ * vectors per iteration, float block sums of 4 vectors folded into two
+ * double accumulators); only AVX-512F intrinsics are used (no DQ/BW/VL).
+ *
+ * - Tails: k-masks. The max pass loads masked lanes as -Inf
+ *   (_mm512_mask_loadu_ps), the exp pass loads them as 0 and clears their
+ *   results (_mm512_maskz_mov_ps) before summing; stores are
+ *   _mm512_mask_storeu_ps. Masked-off lanes never touch memory.
+ * - The flush is a compare into a k-mask: e = maskz_mov(!(d_hi < CUTOFF),
+ *   e); an ordered compare is false for NaN, which keeps its NaN.
+ * - Built against SIMDe (SIMDNN_USE_SIMDE) for the emulated test build;
+ *   tests/simde/simdnn_simde.h supplies what SIMDe 0.7.4 lacks.
+ */
+#ifdef SIMDNN_USE_SIMDE
+#include "simdnn_simde.h"
+#else
+#include <immintrin.h>
+#endif
+#include <math.h>
+#include <stdint.h>
+
+#include "softmax/softmax.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE __mmask16 tail_mask(size_t k)
+{
+    return (__mmask16)((1u << k) - 1u);
+}
+
+/* Steps 3-6 of scalar.c on 16 lanes: exp(x - m) given -m. */
+ALWAYS_INLINE __m512 exp_minus_max(__m512 vx, __m512 vneg_m)
+{
+    const __m512 vd_hi = _mm512_add_ps(vx, vneg_m);
+    const __m512 vb_virtual = _mm512_sub_ps(vd_hi, vx);
+    const __m512 va_virtual = _mm512_sub_ps(vd_hi, vb_virtual);
+    const __m512 vd_lo = _mm512_add_ps(_mm512_sub_ps(vx, va_virtual),
+                                       _mm512_sub_ps(vneg_m, vb_virtual));
+
+    __m512 vn = _mm512_fmadd_ps(vd_hi, _mm512_set1_ps(SOFTMAX_LOG2E),
+                                _mm512_set1_ps(SOFTMAX_MAGIC));
+    const __m512 vs =
+        _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(vn), 23));
+    vn = _mm512_sub_ps(vn, _mm512_set1_ps(SOFTMAX_MAGIC));
+    __m512 vr = _mm512_fmadd_ps(vn, _mm512_set1_ps(-SOFTMAX_LN2_HI), vd_hi);
+    vr = _mm512_fmadd_ps(vn, _mm512_set1_ps(-SOFTMAX_LN2_LO), vr);
+    vr = _mm512_add_ps(vr, vd_lo);
+
+    __m512 vq = _mm512_fmadd_ps(_mm512_set1_ps(SOFTMAX_EXP_C5), vr,
+                                _mm512_set1_ps(SOFTMAX_EXP_C4));
+    vq = _mm512_fmadd_ps(vq, vr, _mm512_set1_ps(SOFTMAX_EXP_C3));
+    vq = _mm512_fmadd_ps(vq, vr, _mm512_set1_ps(SOFTMAX_EXP_C2));
+    vq = _mm512_fmadd_ps(vq, vr, _mm512_set1_ps(SOFTMAX_EXP_C1));
+    const __m512 vt = _mm512_mul_ps(vr, vs);
+    const __m512 ve = _mm512_fmadd_ps(vt, vq, vs);
+
+    const __mmask16 kflush = _mm512_cmp_ps_mask(
+        vd_hi, _mm512_set1_ps(SOFTMAX_CUTOFF), _CMP_LT_OQ);
+    return _mm512_maskz_mov_ps((__mmask16)~kflush, ve);
+}
+
+ALWAYS_INLINE __m512d widen_lo(__m512 v)
+{
+    return _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+}
+
+ALWAYS_INLINE __m512d widen_hi(__m512 v)
+{
+    return _mm512_cvtps_pd(_mm256_castpd_ps(
+        _mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
+/* Two vectors of 8 doubles rounded to one vector of 16 floats. */
+ALWAYS_INLINE __m512 narrow(__m512d vlo, __m512d vhi)
+{
+    const __m256 lo = _mm512_cvtpd_ps(vlo), hi = _mm512_cvtpd_ps(vhi);
+    return _mm512_castpd_ps(_mm512_insertf64x4(
+        _mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi),
+        1));
+}
+
+/* Steps 1-2. */
+static float row_max(const float *x, size_t n, unsigned flags)
+{
+    const __m512 vminus_inf = _mm512_set1_ps(-INFINITY);
+    __m512 vmax0 = vminus_inf, vmax1 = vminus_inf, vmax2 = vminus_inf,
+           vmax3 = vminus_inf;
+    for (; n >= 64; n -= 64, x += 64) {
+        vmax0 = _mm512_max_ps(vmax0, _mm512_loadu_ps(x));
+        vmax1 = _mm512_max_ps(vmax1, _mm512_loadu_ps(x + 16));
+        vmax2 = _mm512_max_ps(vmax2, _mm512_loadu_ps(x + 32));
+        vmax3 = _mm512_max_ps(vmax3, _mm512_loadu_ps(x + 48));
+    }
+    for (; n >= 16; n -= 16, x += 16)
+        vmax0 = _mm512_max_ps(vmax0, _mm512_loadu_ps(x));
+    if (n != 0)
+        vmax1 = _mm512_max_ps(
+            vmax1, _mm512_mask_loadu_ps(vminus_inf, tail_mask(n), x));
+    float m = _mm512_reduce_max_ps(_mm512_max_ps(
+        _mm512_max_ps(vmax0, vmax1), _mm512_max_ps(vmax2, vmax3)));
+    if (m == -INFINITY && (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO))
+        m = 0.0f;
+    return m;
+}
+
+/* Steps 3-7; stores e into y when `store`. */
+ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
+                             const int store)
+{
+    const __m512 vneg_m = _mm512_set1_ps(-m);
+    __m512d vacc0 = _mm512_setzero_pd(), vacc1 = _mm512_setzero_pd();
+    for (; n >= 64; n -= 64, x += 64, y += store ? 64 : 0) {
+        const __m512 ve0 = exp_minus_max(_mm512_loadu_ps(x), vneg_m);
+        const __m512 ve1 = exp_minus_max(_mm512_loadu_ps(x + 16), vneg_m);
+        const __m512 ve2 = exp_minus_max(_mm512_loadu_ps(x + 32), vneg_m);
+        const __m512 ve3 = exp_minus_max(_mm512_loadu_ps(x + 48), vneg_m);
+        if (store) {
+            _mm512_storeu_ps(y, ve0);
+            _mm512_storeu_ps(y + 16, ve1);
+            _mm512_storeu_ps(y + 32, ve2);
+            _mm512_storeu_ps(y + 48, ve3);
+        }
+        const __m512 vblock = _mm512_add_ps(_mm512_add_ps(ve0, ve1),
+                                            _mm512_add_ps(ve2, ve3));
+        vacc0 = _mm512_add_pd(vacc0, widen_lo(vblock));
+        vacc1 = _mm512_add_pd(vacc1, widen_hi(vblock));
+    }
+    for (; n >= 16; n -= 16, x += 16, y += store ? 16 : 0) {
+        const __m512 ve = exp_minus_max(_mm512_loadu_ps(x), vneg_m);
+        if (store)
+            _mm512_storeu_ps(y, ve);
+        vacc0 = _mm512_add_pd(vacc0, widen_lo(ve));
+        vacc1 = _mm512_add_pd(vacc1, widen_hi(ve));
+    }
+    if (n != 0) {
+        const __mmask16 kmask = tail_mask(n);
+        const __m512 ve = _mm512_maskz_mov_ps(
+            kmask, exp_minus_max(_mm512_maskz_loadu_ps(kmask, x), vneg_m));
+        if (store)
+            _mm512_mask_storeu_ps(y, kmask, ve);
+        vacc0 = _mm512_add_pd(vacc0, widen_lo(ve));
+        vacc1 = _mm512_add_pd(vacc1, widen_hi(ve));
+    }
+    return _mm512_reduce_add_pd(_mm512_add_pd(vacc0, vacc1));
+}
+
+/* Step 8: y *= inv. */
+static void scale(float *y, size_t n, float inv)
+{
+    const __m512 vinv = _mm512_set1_ps(inv);
+    for (; n >= 64; n -= 64, y += 64) {
+        _mm512_storeu_ps(y, _mm512_mul_ps(_mm512_loadu_ps(y), vinv));
+        _mm512_storeu_ps(y + 16,
+                         _mm512_mul_ps(_mm512_loadu_ps(y + 16), vinv));
+        _mm512_storeu_ps(y + 32,
+                         _mm512_mul_ps(_mm512_loadu_ps(y + 32), vinv));
+        _mm512_storeu_ps(y + 48,
+                         _mm512_mul_ps(_mm512_loadu_ps(y + 48), vinv));
+    }
+    for (; n >= 16; n -= 16, y += 16)
+        _mm512_storeu_ps(y, _mm512_mul_ps(_mm512_loadu_ps(y), vinv));
+    if (n != 0) {
+        const __mmask16 kmask = tail_mask(n);
+        _mm512_mask_storeu_ps(
+            y, kmask, _mm512_mul_ps(_mm512_maskz_loadu_ps(kmask, y), vinv));
+    }
+}
+
+/* y = (x - m) - log_sum in double, rounded once. */
+ALWAYS_INLINE __m512 log_out(__m512 vx, __m512d vm, __m512d vlog_sum)
+{
+    return narrow(
+        _mm512_sub_pd(_mm512_sub_pd(widen_lo(vx), vm), vlog_sum),
+        _mm512_sub_pd(_mm512_sub_pd(widen_hi(vx), vm), vlog_sum));
+}
+
+static void log_store(const float *x, float *y, size_t n, float m,
+                      double log_sum)
+{
+    const __m512d vm = _mm512_set1_pd((double)m);
+    const __m512d vlog_sum = _mm512_set1_pd(log_sum);
+    for (; n >= 16; n -= 16, x += 16, y += 16)
+        _mm512_storeu_ps(y, log_out(_mm512_loadu_ps(x), vm, vlog_sum));
+    if (n != 0) {
+        const __mmask16 kmask = tail_mask(n);
+        _mm512_mask_storeu_ps(
+            y, kmask,
+            log_out(_mm512_maskz_loadu_ps(kmask, x), vm, vlog_sum));
+    }
+}
+
+static double exp_sum_store(const float *x, float *y, size_t n, float m)
+{
+    return exp_sum(x, y, n, m, 1);
+}
+
+static double exp_sum_only(const float *x, size_t n, float m)
+{
+    return exp_sum(x, NULL, n, m, 0);
+}
+
+static void softmax_f32_avx512(const float *x, float *y, size_t rows,
+                               size_t n, size_t x_stride, size_t y_stride,
+                               unsigned flags)
+{
+    for (size_t row = 0; row < rows; row++) {
+        const float *xr = x + row * x_stride;
+        float *yr = y + row * y_stride;
+        const float m = row_max(xr, n, flags);
+        const double sum = exp_sum_store(xr, yr, n, m);
+        scale(yr, n, sum == 0.0 ? 0.0f : (float)(1.0 / sum));
+    }
+}
+
+static void log_softmax_f32_avx512(const float *x, float *y, size_t rows,
+                                   size_t n, size_t x_stride,
+                                   size_t y_stride, unsigned flags)
+{
+    for (size_t row = 0; row < rows; row++) {
+        const float *xr = x + row * x_stride;
+        float *yr = y + row * y_stride;
+        const float m = row_max(xr, n, flags);
+        const double sum = exp_sum_only(xr, n, m);
+        log_store(xr, yr, n, m, sum == 0.0 ? 0.0 : log(sum));
+    }
+}
+
+/* The general-axis form: 16 columns per vector, the last block masked;
+ * steps as in scalar.c's axis_chunk. */
+static void axis_block(const float *x, float *y, size_t axis, size_t inner,
+                       __mmask16 kmask, unsigned flags, const int log_form)
+{
+    const __m512 vminus_inf = _mm512_set1_ps(-INFINITY);
+
+    /* 1-2. */
+    __m512 vmax = vminus_inf;
+    for (size_t a = 0; a < axis; a++)
+        vmax = _mm512_max_ps(
+            vmax, _mm512_mask_loadu_ps(vminus_inf, kmask, x + a * inner));
+    if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
+        vmax = _mm512_maskz_mov_ps(
+            (__mmask16)~_mm512_cmp_ps_mask(vmax, vminus_inf, _CMP_EQ_OQ),
+            vmax);
+    const __m512 vneg_m = _mm512_sub_ps(_mm512_setzero_ps(), vmax);
+
+    /* 3-7. */
+    __m512d vacc_lo = _mm512_setzero_pd(), vacc_hi = _mm512_setzero_pd();
+    size_t a = 0;
+    for (; a + SOFTMAX_SUM_BLOCK <= axis; a += SOFTMAX_SUM_BLOCK) {
+        __m512 vpart = _mm512_setzero_ps();
+        for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++) {
+            const __m512 ve = _mm512_maskz_mov_ps(
+                kmask,
+                exp_minus_max(_mm512_maskz_loadu_ps(kmask, x + b * inner),
+                              vneg_m));
+            if (!log_form)
+                _mm512_mask_storeu_ps(y + b * inner, kmask, ve);
+            vpart = _mm512_add_ps(vpart, ve);
+        }
+        vacc_lo = _mm512_add_pd(vacc_lo, widen_lo(vpart));
+        vacc_hi = _mm512_add_pd(vacc_hi, widen_hi(vpart));
+    }
+    for (; a < axis; a++) {
+        const __m512 ve = _mm512_maskz_mov_ps(
+            kmask, exp_minus_max(_mm512_maskz_loadu_ps(kmask, x + a * inner),
+                                 vneg_m));
+        if (!log_form)
+            _mm512_mask_storeu_ps(y + a * inner, kmask, ve);
+        vacc_lo = _mm512_add_pd(vacc_lo, widen_lo(ve));
+        vacc_hi = _mm512_add_pd(vacc_hi, widen_hi(ve));
+    }
+
+    /* 8. */
+    if (!log_form) {
+        const __m512d vone = _mm512_set1_pd(1.0);
+        const __m512d vzero = _mm512_setzero_pd();
+        const __m512d vinv_lo = _mm512_maskz_mov_pd(
+            (__mmask8)~_mm512_cmp_pd_mask(vacc_lo, vzero, _CMP_EQ_OQ),
+            _mm512_div_pd(vone, vacc_lo));
+        const __m512d vinv_hi = _mm512_maskz_mov_pd(
+            (__mmask8)~_mm512_cmp_pd_mask(vacc_hi, vzero, _CMP_EQ_OQ),
+            _mm512_div_pd(vone, vacc_hi));
+        const __m512 vinv = narrow(vinv_lo, vinv_hi);
+        for (size_t b = 0; b < axis; b++) {
+            float *yb = y + b * inner;
+            _mm512_mask_storeu_ps(
+                yb, kmask,
+                _mm512_mul_ps(_mm512_maskz_loadu_ps(kmask, yb), vinv));
+        }
+    } else {
+        double sums[16], logs[16];
+        _mm512_storeu_pd(sums, vacc_lo);
+        _mm512_storeu_pd(sums + 8, vacc_hi);
+        for (int k = 0; k < 16; k++)
+            logs[k] = sums[k] == 0.0 ? 0.0 : log(sums[k]);
+        const __m512d vlog_lo = _mm512_loadu_pd(logs);
+        const __m512d vlog_hi = _mm512_loadu_pd(logs + 8);
+        const __m512d vm_lo = widen_lo(vmax), vm_hi = widen_hi(vmax);
+        for (size_t b = 0; b < axis; b++) {
+            const __m512 vx = _mm512_maskz_loadu_ps(kmask, x + b * inner);
+            _mm512_mask_storeu_ps(
+                y + b * inner, kmask,
+                narrow(_mm512_sub_pd(_mm512_sub_pd(widen_lo(vx), vm_lo),
+                                     vlog_lo),
+                       _mm512_sub_pd(_mm512_sub_pd(widen_hi(vx), vm_hi),
+                                     vlog_hi)));
+        }
+    }
+}
+
+static void axis_avx512(const float *x, float *y, size_t outer, size_t axis,
+                        size_t inner, unsigned flags, const int log_form)
+{
+    for (size_t o = 0; o < outer; o++) {
+        const float *xo = x + o * axis * inner;
+        float *yo = y + o * axis * inner;
+        size_t i = 0;
+        for (; i + 16 <= inner; i += 16)
+            axis_block(xo + i, yo + i, axis, inner, (__mmask16)0xFFFF, flags,
+                       log_form);
+        if (i < inner)
+            axis_block(xo + i, yo + i, axis, inner, tail_mask(inner - i),
+                       flags, log_form);
+    }
+}
+
+static void softmax_axis_f32_avx512(const float *x, float *y, size_t outer,
+                                    size_t axis, size_t inner,
+                                    unsigned flags)
+{
+    axis_avx512(x, y, outer, axis, inner, flags, 0);
+}
+
+static void log_softmax_axis_f32_avx512(const float *x, float *y,
+                                        size_t outer, size_t axis,
+                                        size_t inner, unsigned flags)
+{
+    axis_avx512(x, y, outer, axis, inner, flags, 1);
+}
+
+const struct softmax_ops softmax_ops_avx512 = {
+    .softmax = softmax_f32_avx512,
+    .log_softmax = log_softmax_f32_avx512,
+    .softmax_axis = softmax_axis_f32_avx512,
+    .log_softmax_axis = log_softmax_axis_f32_avx512,
+};
