@@ -511,18 +511,37 @@ TARGETS = [
 
 
 def target_rows(cases):
+    """One row per target: cases met, the worst case and what it missed."""
     index = {k.key: k for k in cases}
     rows = []
     for issue, desc, select, test in TARGETS:
+        results = []
         for k in cases:
-            if not select(k):
-                continue
-            value, target, ok = test(k, index)
-            best = k.simdnn_best()
-            verdict = "n/a" if ok is None else ("met" if ok else "MISSED")
-            rows.append([issue, desc, "%s %s (%s)" % (
-                k.op, k.shape, best[0] if best else "-"), value, target,
-                verdict])
+            if select(k):
+                value, target, ok = test(k, index)
+                best = k.simdnn_best()
+                results.append((k, value, target, ok,
+                                best[0] if best else "-"))
+        if not results:
+            continue
+        measured = [r for r in results if r[3] is not None]
+        met = [r for r in measured if r[3]]
+        missed = [r for r in measured if not r[3]]
+        if len(results) == 1:
+            k, value, target, ok, isa = results[0]
+            detail = "%s %s (%s): %s" % (k.op, k.shape, isa, value)
+        else:
+            shown = missed if missed else met
+            detail = "; ".join("%s %s: %s" % (r[0].op, r[0].shape, r[1])
+                               for r in shown[:4])
+            if len(shown) > 4:
+                detail += "; ... %d more" % (len(shown) - 4)
+            detail = ("missed by " if missed else "all met: ") + detail
+        verdict = ("n/a" if not measured else
+                   "met" if not missed else
+                   "MISSED" if not met else
+                   "MISSED %d/%d" % (len(missed), len(measured)))
+        rows.append([issue, desc, results[0][2], verdict, detail])
     return rows
 
 
@@ -575,16 +594,16 @@ def write_report(context, cases, out_dir, title, command):
                summary, ""]
     trows = target_rows(cases)
     if trows:
-        header = ["issue", "target", "case (best ISA)", "measured",
-                  "target", "verdict"]
-        met = sum(1 for r in trows if r[-1] == "met")
-        missed = sum(1 for r in trows if r[-1] == "MISSED")
+        header = ["issue", "target", "bound", "verdict",
+                  "cases (fastest simdnn ISA)"]
+        met = sum(1 for r in trows if r[3] == "met")
+        missed = sum(1 for r in trows if r[3].startswith("MISSED"))
         line = "targets: %d met, %d missed, %d not measurable" % (
             met, missed, len(trows) - met - missed)
         text += ["", "== speed targets (issues 3-5) ==",
-                 render_table(header, trows, left=3), "", line]
+                 render_table(header, trows, left=5), "", line]
         md += ["## Speed targets (issues 3, 4, 5)", "",
-               render_table(header, trows, True, left=3), "", line, ""]
+               render_table(header, trows, True, left=5), "", line, ""]
     msgs = skip_messages(cases)
     if msgs:
         md += ["## Skipped and failed cells", ""]
@@ -616,6 +635,40 @@ STYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D", "v", "P"]
 
 
+def _rows_of(case):
+    try:
+        return int(case.shape.split("x")[0])
+    except ValueError:
+        return 1
+
+
+def _panel_series(ptitle, pcases):
+    """[(label, linestyle, marker, [Case])] drawn in one panel."""
+    ops = []
+    for k in pcases:
+        if k.op not in ops:
+            ops.append(k.op)
+    series = []
+    for oi, op in enumerate(ops):
+        sel = sorted([k for k in pcases if k.op == op],
+                     key=lambda k: (k.elements or 0, k.shape))
+        if ptitle.startswith("batch norm"):
+            series.append((op, "--" if op.endswith("nhwc") else "-", "o",
+                           sel))
+        elif ptitle.startswith("softmax"):
+            style = "--" if op.startswith("log") else "-"
+            single = [k for k in sel if _rows_of(k) == 1]
+            batch = [k for k in sel if _rows_of(k) > 1]
+            series.append((op + " (one row)", style, "o", single))
+            for k in batch:  # batches are another shape, not a bigger row
+                series.append(("%s %s" % (op, k.shape), "none",
+                               "*" if op == "softmax" else "X", [k]))
+        else:
+            series.append((op, STYLES[oi % len(STYLES)],
+                           MARKERS[oi % len(MARKERS)], sel))
+    return series
+
+
 def make_chart(cases, path, title):
     try:
         import matplotlib
@@ -624,15 +677,16 @@ def make_chart(cases, path, title):
         from matplotlib.lines import Line2D
     except ImportError:
         print("(matplotlib not found: no chart; apt-get install "
-              "python3-matplotlib)")
+              "python3-matplotlib and run /usr/bin/python3)")
         return False
-    # Panels: softmax, posenc, and batch norm split by pass (inference,
+    # One panel per family; batch norm gets one per pass (inference,
     # training, backward) so that no panel holds more than a dozen lines.
+    # Batch-norm panels put the layer shapes side by side in size order
+    # (several ResNet shapes have the same element count).
     panels = []
     fams = dict(by_family(cases))
     if "softmax" in fams:
-        panels.append(("softmax (rows of n; log-softmax dashed)",
-                       fams["softmax"]))
+        panels.append(("softmax (log-softmax dashed)", fams["softmax"]))
     if "posenc" in fams:
         panels.append(("positional encodings", fams["posenc"]))
     if "batchnorm" in fams:
@@ -645,63 +699,68 @@ def make_chart(cases, path, title):
         return False
     ncols = min(3, len(panels))
     nrows = (len(panels) + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(6.2 * ncols,
-                                                    4.6 * nrows),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6.4 * ncols,
+                                                    5.0 * nrows),
                              squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.axis("off")
     for ax, (ptitle, pcases) in zip(axes.flat, panels):
-        ops = []
-        for k in pcases:
-            if k.op not in ops:
-                ops.append(k.op)
+        categorical = ptitle.startswith("batch norm")
+        shapes = []
+        if categorical:
+            for k in sorted(pcases, key=lambda k: (k.elements or 0,
+                                                   k.shape)):
+                if k.shape not in shapes:
+                    shapes.append(k.shape)
         columns = [c for c in ISA_COLUMNS + PEER_COLUMNS
                    if any(k.ns(c) for k in pcases)] + ["floor"]
         op_handles = []
-        for oi, op in enumerate(ops):
-            sel = sorted([k for k in pcases if k.op == op],
-                         key=lambda k: (k.elements or 0))
-            if "batch norm" in ptitle:
-                style = "--" if op.endswith("nhwc") else "-"
-                marker = "o"
-            elif "softmax" in ptitle:
-                style = "--" if op.startswith("log") else "-"
-                marker = "o"
-            else:
-                style = STYLES[oi % len(STYLES)]
-                marker = MARKERS[oi % len(MARKERS)]
-            # Batch rows (256x1000) sit beside single rows: mark them.
+        for label, style, marker, sel in _panel_series(ptitle, pcases):
             for col in columns:
                 xs, ys = [], []
                 for k in sel:
-                    v = k.floor()[1] if col == "floor" and k.floor() else \
-                        (k.ns(col) if col != "floor" else None)
+                    if col == "floor":
+                        f = k.floor()
+                        v = f[1] if f else None
+                    else:
+                        v = k.ns(col)
                     if v and k.elements:
-                        xs.append(k.elements)
+                        xs.append(shapes.index(k.shape) if categorical
+                                  else k.elements)
                         ys.append(1.0 / v)  # G elements/s
                 if xs:
-                    ax.plot(xs, ys, style, marker=marker, markersize=4,
+                    ax.plot(xs, ys, linestyle=style, marker=marker,
+                            markersize=7 if marker in "*X" else 4,
                             color=COLORS.get(col, "#17becf"),
                             linewidth=1.4 if col != "floor" else 1.0,
                             alpha=0.9)
             op_handles.append(Line2D([], [], color="#444444",
                                      linestyle=style, marker=marker,
-                                     label=op))
+                                     label=label))
         col_handles = [Line2D([], [], color=COLORS.get(c, "#17becf"),
                               linewidth=2, label=c) for c in columns]
-        ax.set_xscale("log")
+        if categorical:
+            ax.set_xticks(range(len(shapes)))
+            ax.set_xticklabels([s[2:] if s.startswith("1x") else
+                                "N=" + s for s in shapes], rotation=35,
+                               ha="right", fontsize=7)
+            ax.set_xlabel("layer shape (C x H x W at batch 1), in size "
+                          "order")
+        else:
+            ax.set_xscale("log")
+            ax.set_xlabel("elements per call")
         ax.set_yscale("log")
-        ax.set_xlabel("elements per call")
         ax.set_ylabel("throughput (G elements/s, higher is better)")
         ax.set_title(ptitle, fontsize=10)
         ax.grid(True, which="both", alpha=0.25)
         leg1 = ax.legend(handles=col_handles, fontsize=7, loc="lower left",
                          title="column", title_fontsize=7)
         ax.add_artist(leg1)
-        if "positional" in ptitle or len(ops) > 2:
+        if not categorical:
             ax.legend(handles=op_handles, fontsize=7, loc="lower right",
                       title="operation", title_fontsize=7)
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(title + " - single thread; floor = fastest plain loop "
+                 "with the same traffic", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -47,8 +47,9 @@ BN_INLINE void store_part(float *p, size_t n, float32x4_t v)
  * (max(0, y) keeps NaN, as the scalar kernel). grad = true (dx):
  * y = fma(x - m, a, fma(dy, b, r)) with a = q, b = p.
  */
-BN_INLINE float32x4_t map_vec(float32x4_t vx, float32x4_t vdy, float32x4_t vm, float32x4_t va,
-                         float32x4_t vb, float32x4_t vr, bool relu, bool grad)
+BN_INLINE float32x4_t map_vec(float32x4_t vx, float32x4_t vdy,
+                              float32x4_t vm, float32x4_t va, float32x4_t vb,
+                              float32x4_t vr, bool relu, bool grad)
 {
     float32x4_t vd = vsubq_f32(vx, vm);
     if (grad)
@@ -59,8 +60,8 @@ BN_INLINE float32x4_t map_vec(float32x4_t vx, float32x4_t vdy, float32x4_t vm, f
 
 /* `len` contiguous elements sharing one channel's constants. */
 BN_INLINE void map_span(const float *x, const float *dy, float *y,
-                        size_t len, float32x4_t vm, float32x4_t va, float32x4_t vb,
-                        float32x4_t vr, bool relu, bool grad)
+                        size_t len, float32x4_t vm, float32x4_t va,
+                        float32x4_t vb, float32x4_t vr, bool relu, bool grad)
 {
     float32x4_t vdy0 = vdupq_n_f32(0.0f), vdy1 = vdy0, vdy2 = vdy0,
            vdy3 = vdy0;
@@ -93,11 +94,11 @@ BN_INLINE void map_span(const float *x, const float *dy, float *y,
                          map_vec(vx, vdy0, vm, va, vb, vr, relu, grad));
     }
     if (i < len) {
-        size_t vmask = (len - i);
-        float32x4_t vx = load_part(x + i, vmask, vzero);
+        size_t vrem = len - i;
+        float32x4_t vx = load_part(x + i, vrem, vdupq_n_f32(0.0f));
         if (grad)
-            vdy0 = load_part(dy + i, vmask, vzero);
-        store_part(y + i, vmask,
+            vdy0 = load_part(dy + i, vrem, vdupq_n_f32(0.0f));
+        store_part(y + i, vrem,
                             map_vec(vx, vdy0, vm, va, vb, vr, relu, grad));
     }
 }
@@ -126,7 +127,7 @@ BN_INLINE void map_rows(const float *x, const float *dy, float *y,
                         const float *r, bool relu, bool grad)
 {
     size_t full = channels & ~(size_t)(LANES - 1);
-    size_t vmask = (channels - full);
+    size_t vrem = channels - full;
     float32x4_t vdy = vdupq_n_f32(0.0f), vr = vdy;
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * stride;
@@ -145,15 +146,16 @@ BN_INLINE void map_rows(const float *x, const float *dy, float *y,
         }
         if (j < channels) {
             if (grad) {
-                vdy = load_part(dyr + j, vmask, vzero);
-                vr = load_part(r + j, vmask, vzero);
+                vdy = load_part(dyr + j, vrem, vdupq_n_f32(0.0f));
+                vr = load_part(r + j, vrem, vdupq_n_f32(0.0f));
             }
-            store_part(
-                yr + j, vmask,
-                map_vec(load_part(xr + j, vmask, vzero), vdy,
-                        load_part(m + j, vmask, vzero),
-                        load_part(a + j, vmask, vzero),
-                        load_part(b + j, vmask, vzero), vr, relu, grad));
+            const float32x4_t vzero = vdupq_n_f32(0.0f);
+            store_part(yr + j, vrem,
+                       map_vec(load_part(xr + j, vrem, vzero), vdy,
+                               load_part(m + j, vrem, vzero),
+                               load_part(a + j, vrem, vzero),
+                               load_part(b + j, vrem, vzero), vr, relu,
+                               grad));
         }
     }
 }
@@ -207,8 +209,8 @@ static void dapply_rows_neon(const float *x, const float *dy, float *dx,
  * One vector of terms into the accumulators. grad = false (moments):
  * u = x - k, s1 += u, s2 += u*u. grad = true: s1 += dy, s2 += dy*(x - m).
  */
-BN_INLINE void acc_vec(float32x4_t vx, float32x4_t vdy, float32x4_t vk, float32x4_t *vs1,
-                       float32x4_t *vs2, bool grad)
+BN_INLINE void acc_vec(float32x4_t vx, float32x4_t vdy, float32x4_t vk,
+                       float32x4_t *vs1, float32x4_t *vs2, bool grad)
 {
     float32x4_t vu = vsubq_f32(vx, vk);
     if (grad) {
@@ -222,15 +224,15 @@ BN_INLINE void acc_vec(float32x4_t vx, float32x4_t vdy, float32x4_t vk, float32x
 
 /* Masked loads of a partial vector: moments see k in the dead lanes (so
  * u = 0 there), gradient sums see dy = 0. */
-BN_INLINE void load_partial(const float *x, const float *dy, size_t vmask,
-                            float32x4_t vk, float32x4_t *vx, float32x4_t *vdy, bool grad)
+BN_INLINE void load_partial(const float *x, const float *dy, size_t vrem,
+                            float32x4_t vk, float32x4_t *vx,
+                            float32x4_t *vdy, bool grad)
 {
-    const float32x4_t vzero = vdupq_n_f32(0.0f);
     if (grad) {
-        *vx = load_part(x, vmask, vzero);
-        *vdy = load_part(dy, vmask, vzero);
+        *vx = load_part(x, vrem, vdupq_n_f32(0.0f));
+        *vdy = load_part(dy, vrem, vdupq_n_f32(0.0f));
     } else {
-        *vx = load_part(x, vmask, vk);
+        *vx = load_part(x, vrem, vk);
     }
 }
 
@@ -378,10 +380,10 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
         /* Single vectors, the last one partial. */
         for (; j < channels; j += LANES) {
             size_t width = channels - j < LANES ? channels - j : LANES;
-            size_t vmask = (width);
+            size_t vrem = width;
             const float32x4_t vk = width == LANES
                                   ? vld1q_f32(k + j)
-                                  : load_part(k + j, vmask, vzero);
+                                  : load_part(k + j, vrem, vdupq_n_f32(0.0f));
             float32x4_t a1 = vdupq_n_f32(0.0f), a2 = a1, vdy = a1, vx;
             for (size_t r = 0; r < nr; r++) {
                 const float *xr = xb + r * stride + j;
@@ -391,7 +393,7 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
                     if (grad)
                         vdy = vld1q_f32(dyr);
                 } else {
-                    load_partial(xr, dyr, vmask, vk, &vx, &vdy, grad);
+                    load_partial(xr, dyr, vrem, vk, &vx, &vdy, grad);
                 }
                 acc_vec(vx, vdy, vk, &a1, &a2, grad);
             }

@@ -51,12 +51,15 @@ static bool same(const float *a, const float *b, size_t count)
     return memcmp(a, b, count * sizeof(float)) == 0;
 }
 
+/* The case being checked, for failure messages. */
+static char case_text[160];
+
 static void check_close(const char *what, size_t i, double got, double want,
                         double bound)
 {
     if (!(fabs(got - want) <= bound))
-        FAIL("%s[%zu]: want %.9g got %.9g (bound %.3g)", what, i, want, got,
-             bound);
+        FAIL("%s: %s[%zu]: want %.9g got %.9g (bound %.3g)", case_text,
+             what, i, want, got, bound);
 }
 
 /* Per-channel double statistics of x. */
@@ -175,14 +178,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (status != SIMDNN_SUCCESS) {
         FAIL("valid call (op %d) returned %d", op, (int)status);
     } else if (!special) {
+        snprintf(case_text, sizeof(case_text),
+                 "op %d isa %s layout %d n %zu c %zu spatial %zu eps %g "
+                 "momentum %g flags %u in_place %d",
+                 op, simdnn_isa_name(simdnn_family_isa(SIMDNN_FAMILY_BATCHNORM)),
+                 (int)s.layout, s.n, s.c, s.spatial, eps, momentum, flags,
+                 (int)in_place);
         for (size_t ci = 0; ci < s.c; ci++) {
-            double m, v, mabs;
-            if (op == 0) {
-                m = mean[ci];
-                v = var[ci];
-            } else {
+            /* Inference and backward use the given statistics, training
+             * the batch's own. */
+            double m = mean[ci], v = var[ci], mabs = 0;
+            if (op == 1)
                 channel_stats(&s, x0, ci, &m, &v, &mabs);
-            }
             if (op == 1) {
                 check_close("batch_mean", ci, bmean[ci], m, 1e-6 * mabs);
                 check_close("batch_var", ci, bvar[ci], v, 1e-6 * v + 1e-37);

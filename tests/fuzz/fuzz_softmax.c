@@ -147,12 +147,12 @@ static void fuzz_rows(fuzz_input *in, bool log_form)
                  rows, n);
         for (size_t r = 0; r < rows && n; r++)
             check_row(x_copy + r * xs, y + r * ys, n, 1, log_form, flags);
-        for (size_t r = 0; !in_place && r + 1 < rows; r++)
+        for (size_t r = 0; n && !in_place && r + 1 < rows; r++)
             for (size_t i = n; i < ys; i++)
                 if (!is_canary(&y[r * ys + i]))
                     FAIL("row padding y[%zu] written", r * ys + i);
         if (in_place)
-            for (size_t r = 0; r + 1 < rows; r++)
+            for (size_t r = 0; n && r + 1 < rows; r++)
                 for (size_t i = n; i < xs; i++)
                     if (memcmp(&x[r * xs + i], &x_copy[r * xs + i], 4))
                         FAIL("in-place padding x[%zu] written", r * xs + i);

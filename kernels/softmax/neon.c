@@ -1,0 +1,345 @@
+/*
+ * Softmax, NEON (aarch64 Advanced SIMD, 4 float lanes). The algorithm and
+ * its numbered steps are those of scalar.c, the structure that of avx2.c:
+ * three passes, 4 vectors per iteration, float block sums of 4 vectors
+ * folded into two float64x2 accumulators.
+ *
+ * - Tails: NEON has no masked load, so a partial vector is copied through
+ *   a 4-float local buffer (load_partial / store_partial): only the k
+ *   valid floats of the caller's buffer are ever read or written. The
+ *   lanes past k hold -Inf in the max pass and are cleared after exp.
+ * - NaN: vmaxq_f32 (FMAX) propagates NaN, so a NaN maximum makes every d
+ *   NaN; a NaN elsewhere reaches the sum through its own d (scalar.c
+ *   step 2). The flush is bic(e, d_hi < CUTOFF): an ordered compare is
+ *   false for NaN.
+ */
+#include <arm_neon.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "softmax/softmax.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* The first k (1..4) floats at p, the other lanes `fill`. */
+ALWAYS_INLINE float32x4_t load_partial(const float *p, size_t k, float fill)
+{
+    float buf[4] = {fill, fill, fill, fill};
+    memcpy(buf, p, k * sizeof(float));
+    return vld1q_f32(buf);
+}
+
+ALWAYS_INLINE void store_partial(float *p, size_t k, float32x4_t v)
+{
+    float buf[4];
+    vst1q_f32(buf, v);
+    memcpy(p, buf, k * sizeof(float));
+}
+
+/* All-ones in lanes 0..k-1. */
+ALWAYS_INLINE uint32x4_t lanes_below(size_t k)
+{
+    static const uint32_t index[4] = {0, 1, 2, 3};
+    return vcltq_u32(vld1q_u32(index), vdupq_n_u32((uint32_t)k));
+}
+
+/* Steps 3-6 of scalar.c on 4 lanes: exp(x - m) given -m. */
+ALWAYS_INLINE float32x4_t exp_minus_max(float32x4_t vx, float32x4_t vneg_m)
+{
+    const float32x4_t vd_hi = vaddq_f32(vx, vneg_m);
+    const float32x4_t vb_virtual = vsubq_f32(vd_hi, vx);
+    const float32x4_t va_virtual = vsubq_f32(vd_hi, vb_virtual);
+    const float32x4_t vd_lo = vaddq_f32(vsubq_f32(vx, va_virtual),
+                                        vsubq_f32(vneg_m, vb_virtual));
+
+    float32x4_t vn = vfmaq_f32(vdupq_n_f32(SOFTMAX_MAGIC), vd_hi,
+                               vdupq_n_f32(SOFTMAX_LOG2E));
+    const float32x4_t vs =
+        vreinterpretq_f32_u32(vshlq_n_u32(vreinterpretq_u32_f32(vn), 23));
+    vn = vsubq_f32(vn, vdupq_n_f32(SOFTMAX_MAGIC));
+    float32x4_t vr = vfmaq_f32(vd_hi, vn, vdupq_n_f32(-SOFTMAX_LN2_HI));
+    vr = vfmaq_f32(vr, vn, vdupq_n_f32(-SOFTMAX_LN2_LO));
+    vr = vaddq_f32(vr, vd_lo);
+
+    float32x4_t vq = vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C4),
+                               vdupq_n_f32(SOFTMAX_EXP_C5), vr);
+    vq = vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C3), vq, vr);
+    vq = vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C2), vq, vr);
+    vq = vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C1), vq, vr);
+    const float32x4_t vt = vmulq_f32(vr, vs);
+    const float32x4_t ve = vfmaq_f32(vs, vt, vq);
+
+    const uint32x4_t vflush = vcltq_f32(vd_hi, vdupq_n_f32(SOFTMAX_CUTOFF));
+    return vreinterpretq_f32_u32(
+        vbicq_u32(vreinterpretq_u32_f32(ve), vflush));
+}
+
+ALWAYS_INLINE float32x4_t keep_lanes(float32x4_t v, uint32x4_t vmask)
+{
+    return vreinterpretq_f32_u32(
+        vandq_u32(vreinterpretq_u32_f32(v), vmask));
+}
+
+/* Steps 1-2. */
+static float row_max(const float *x, size_t n, unsigned flags)
+{
+    const float32x4_t vminus_inf = vdupq_n_f32(-INFINITY);
+    float32x4_t vmax0 = vminus_inf, vmax1 = vminus_inf, vmax2 = vminus_inf,
+                vmax3 = vminus_inf;
+    for (; n >= 16; n -= 16, x += 16) {
+        vmax0 = vmaxq_f32(vmax0, vld1q_f32(x));
+        vmax1 = vmaxq_f32(vmax1, vld1q_f32(x + 4));
+        vmax2 = vmaxq_f32(vmax2, vld1q_f32(x + 8));
+        vmax3 = vmaxq_f32(vmax3, vld1q_f32(x + 12));
+    }
+    for (; n >= 4; n -= 4, x += 4)
+        vmax0 = vmaxq_f32(vmax0, vld1q_f32(x));
+    if (n != 0)
+        vmax1 = vmaxq_f32(vmax1, load_partial(x, n, -INFINITY));
+    float m = vmaxvq_f32(
+        vmaxq_f32(vmaxq_f32(vmax0, vmax1), vmaxq_f32(vmax2, vmax3)));
+    if (m == -INFINITY && (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO))
+        m = 0.0f;
+    return m;
+}
+
+/* Steps 3-7; stores e into y when `store`. */
+ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
+                             const int store)
+{
+    const float32x4_t vneg_m = vdupq_n_f32(-m);
+    float64x2_t vacc0 = vdupq_n_f64(0.0), vacc1 = vdupq_n_f64(0.0);
+    for (; n >= 16; n -= 16, x += 16, y += store ? 16 : 0) {
+        const float32x4_t ve0 = exp_minus_max(vld1q_f32(x), vneg_m);
+        const float32x4_t ve1 = exp_minus_max(vld1q_f32(x + 4), vneg_m);
+        const float32x4_t ve2 = exp_minus_max(vld1q_f32(x + 8), vneg_m);
+        const float32x4_t ve3 = exp_minus_max(vld1q_f32(x + 12), vneg_m);
+        if (store) {
+            vst1q_f32(y, ve0);
+            vst1q_f32(y + 4, ve1);
+            vst1q_f32(y + 8, ve2);
+            vst1q_f32(y + 12, ve3);
+        }
+        const float32x4_t vblock =
+            vaddq_f32(vaddq_f32(ve0, ve1), vaddq_f32(ve2, ve3));
+        vacc0 = vaddq_f64(vacc0, vcvt_f64_f32(vget_low_f32(vblock)));
+        vacc1 = vaddq_f64(vacc1, vcvt_high_f64_f32(vblock));
+    }
+    for (; n >= 4; n -= 4, x += 4, y += store ? 4 : 0) {
+        const float32x4_t ve = exp_minus_max(vld1q_f32(x), vneg_m);
+        if (store)
+            vst1q_f32(y, ve);
+        vacc0 = vaddq_f64(vacc0, vcvt_f64_f32(vget_low_f32(ve)));
+        vacc1 = vaddq_f64(vacc1, vcvt_high_f64_f32(ve));
+    }
+    if (n != 0) {
+        const float32x4_t ve = keep_lanes(
+            exp_minus_max(load_partial(x, n, 0.0f), vneg_m), lanes_below(n));
+        if (store)
+            store_partial(y, n, ve);
+        vacc0 = vaddq_f64(vacc0, vcvt_f64_f32(vget_low_f32(ve)));
+        vacc1 = vaddq_f64(vacc1, vcvt_high_f64_f32(ve));
+    }
+    return vaddvq_f64(vaddq_f64(vacc0, vacc1));
+}
+
+/* Step 8: y *= inv. */
+static void scale(float *y, size_t n, float inv)
+{
+    const float32x4_t vinv = vdupq_n_f32(inv);
+    for (; n >= 16; n -= 16, y += 16) {
+        vst1q_f32(y, vmulq_f32(vld1q_f32(y), vinv));
+        vst1q_f32(y + 4, vmulq_f32(vld1q_f32(y + 4), vinv));
+        vst1q_f32(y + 8, vmulq_f32(vld1q_f32(y + 8), vinv));
+        vst1q_f32(y + 12, vmulq_f32(vld1q_f32(y + 12), vinv));
+    }
+    for (; n >= 4; n -= 4, y += 4)
+        vst1q_f32(y, vmulq_f32(vld1q_f32(y), vinv));
+    if (n != 0)
+        store_partial(y, n, vmulq_f32(load_partial(y, n, 0.0f), vinv));
+}
+
+/* y = (x - m) - log_sum in double, rounded once. */
+ALWAYS_INLINE float32x4_t log_out(float32x4_t vx, float64x2_t vm,
+                                  float64x2_t vlog_sum)
+{
+    const float64x2_t vlo = vsubq_f64(
+        vsubq_f64(vcvt_f64_f32(vget_low_f32(vx)), vm), vlog_sum);
+    const float64x2_t vhi =
+        vsubq_f64(vsubq_f64(vcvt_high_f64_f32(vx), vm), vlog_sum);
+    return vcvt_high_f32_f64(vcvt_f32_f64(vlo), vhi);
+}
+
+static void log_store(const float *x, float *y, size_t n, float m,
+                      double log_sum)
+{
+    const float64x2_t vm = vdupq_n_f64((double)m);
+    const float64x2_t vlog_sum = vdupq_n_f64(log_sum);
+    for (; n >= 4; n -= 4, x += 4, y += 4)
+        vst1q_f32(y, log_out(vld1q_f32(x), vm, vlog_sum));
+    if (n != 0)
+        store_partial(y, n, log_out(load_partial(x, n, 0.0f), vm, vlog_sum));
+}
+
+static double exp_sum_store(const float *x, float *y, size_t n, float m)
+{
+    return exp_sum(x, y, n, m, 1);
+}
+
+static double exp_sum_only(const float *x, size_t n, float m)
+{
+    return exp_sum(x, NULL, n, m, 0);
+}
+
+static void softmax_f32_neon(const float *x, float *y, size_t rows,
+                             size_t n, size_t x_stride, size_t y_stride,
+                             unsigned flags)
+{
+    for (size_t row = 0; row < rows; row++) {
+        const float *xr = x + row * x_stride;
+        float *yr = y + row * y_stride;
+        const float m = row_max(xr, n, flags);
+        const double sum = exp_sum_store(xr, yr, n, m);
+        scale(yr, n, sum == 0.0 ? 0.0f : (float)(1.0 / sum));
+    }
+}
+
+static void log_softmax_f32_neon(const float *x, float *y, size_t rows,
+                                 size_t n, size_t x_stride, size_t y_stride,
+                                 unsigned flags)
+{
+    for (size_t row = 0; row < rows; row++) {
+        const float *xr = x + row * x_stride;
+        float *yr = y + row * y_stride;
+        const float m = row_max(xr, n, flags);
+        const double sum = exp_sum_only(xr, n, m);
+        log_store(xr, yr, n, m, sum == 0.0 ? 0.0 : log(sum));
+    }
+}
+
+/* Loads/stores k (1..4) columns: full vectors when k == 4. */
+ALWAYS_INLINE float32x4_t load_cols(const float *p, size_t k, float fill)
+{
+    return k == 4 ? vld1q_f32(p) : load_partial(p, k, fill);
+}
+
+ALWAYS_INLINE void store_cols(float *p, size_t k, float32x4_t v)
+{
+    if (k == 4)
+        vst1q_f32(p, v);
+    else
+        store_partial(p, k, v);
+}
+
+/* The general-axis form: 4 columns per vector, the last k < 4 columns
+ * through the local buffer; steps as in scalar.c's axis_chunk. */
+static void axis_block(const float *x, float *y, size_t axis, size_t inner,
+                       size_t k, unsigned flags, const int log_form)
+{
+    const float32x4_t vminus_inf = vdupq_n_f32(-INFINITY);
+    const uint32x4_t vlanes = lanes_below(k);
+
+    /* 1-2. */
+    float32x4_t vmax = vminus_inf;
+    for (size_t a = 0; a < axis; a++)
+        vmax = vmaxq_f32(vmax, load_cols(x + a * inner, k, -INFINITY));
+    if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
+        vmax = vreinterpretq_f32_u32(
+            vbicq_u32(vreinterpretq_u32_f32(vmax),
+                      vceqq_f32(vmax, vminus_inf)));
+    const float32x4_t vneg_m = vnegq_f32(vmax);
+
+    /* 3-7. */
+    float64x2_t vacc_lo = vdupq_n_f64(0.0), vacc_hi = vdupq_n_f64(0.0);
+    size_t a = 0;
+    for (; a + SOFTMAX_SUM_BLOCK <= axis; a += SOFTMAX_SUM_BLOCK) {
+        float32x4_t vpart = vdupq_n_f32(0.0f);
+        for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++) {
+            const float32x4_t ve = keep_lanes(
+                exp_minus_max(load_cols(x + b * inner, k, 0.0f), vneg_m),
+                vlanes);
+            if (!log_form)
+                store_cols(y + b * inner, k, ve);
+            vpart = vaddq_f32(vpart, ve);
+        }
+        vacc_lo = vaddq_f64(vacc_lo, vcvt_f64_f32(vget_low_f32(vpart)));
+        vacc_hi = vaddq_f64(vacc_hi, vcvt_high_f64_f32(vpart));
+    }
+    for (; a < axis; a++) {
+        const float32x4_t ve = keep_lanes(
+            exp_minus_max(load_cols(x + a * inner, k, 0.0f), vneg_m),
+            vlanes);
+        if (!log_form)
+            store_cols(y + a * inner, k, ve);
+        vacc_lo = vaddq_f64(vacc_lo, vcvt_f64_f32(vget_low_f32(ve)));
+        vacc_hi = vaddq_f64(vacc_hi, vcvt_high_f64_f32(ve));
+    }
+
+    /* 8. */
+    double sums[4];
+    vst1q_f64(sums, vacc_lo);
+    vst1q_f64(sums + 2, vacc_hi);
+    if (!log_form) {
+        float inv[4];
+        for (int j = 0; j < 4; j++)
+            inv[j] = sums[j] == 0.0 ? 0.0f : (float)(1.0 / sums[j]);
+        const float32x4_t vinv = vld1q_f32(inv);
+        for (size_t b = 0; b < axis; b++) {
+            float *yb = y + b * inner;
+            store_cols(yb, k, vmulq_f32(load_cols(yb, k, 0.0f), vinv));
+        }
+    } else {
+        double logs[4];
+        for (int j = 0; j < 4; j++)
+            logs[j] = sums[j] == 0.0 ? 0.0 : log(sums[j]);
+        const float64x2_t vlog_lo = vld1q_f64(logs);
+        const float64x2_t vlog_hi = vld1q_f64(logs + 2);
+        const float64x2_t vm_lo = vcvt_f64_f32(vget_low_f32(vmax));
+        const float64x2_t vm_hi = vcvt_high_f64_f32(vmax);
+        for (size_t b = 0; b < axis; b++) {
+            const float32x4_t vx = load_cols(x + b * inner, k, 0.0f);
+            const float64x2_t vlo = vsubq_f64(
+                vsubq_f64(vcvt_f64_f32(vget_low_f32(vx)), vm_lo), vlog_lo);
+            const float64x2_t vhi =
+                vsubq_f64(vsubq_f64(vcvt_high_f64_f32(vx), vm_hi), vlog_hi);
+            store_cols(y + b * inner, k,
+                       vcvt_high_f32_f64(vcvt_f32_f64(vlo), vhi));
+        }
+    }
+}
+
+static void axis_neon(const float *x, float *y, size_t outer, size_t axis,
+                      size_t inner, unsigned flags, const int log_form)
+{
+    for (size_t o = 0; o < outer; o++) {
+        const float *xo = x + o * axis * inner;
+        float *yo = y + o * axis * inner;
+        size_t i = 0;
+        for (; i + 4 <= inner; i += 4)
+            axis_block(xo + i, yo + i, axis, inner, 4, flags, log_form);
+        if (i < inner)
+            axis_block(xo + i, yo + i, axis, inner, inner - i, flags,
+                       log_form);
+    }
+}
+
+static void softmax_axis_f32_neon(const float *x, float *y, size_t outer,
+                                  size_t axis, size_t inner, unsigned flags)
+{
+    axis_neon(x, y, outer, axis, inner, flags, 0);
+}
+
+static void log_softmax_axis_f32_neon(const float *x, float *y,
+                                      size_t outer, size_t axis,
+                                      size_t inner, unsigned flags)
+{
+    axis_neon(x, y, outer, axis, inner, flags, 1);
+}
+
+const struct softmax_ops softmax_ops_neon = {
+    .softmax = softmax_f32_neon,
+    .log_softmax = log_softmax_f32_neon,
+    .softmax_axis = softmax_axis_f32_neon,
+    .log_softmax_axis = log_softmax_axis_f32_neon,
+};
