@@ -20,6 +20,11 @@
 
 #include <simdnn/simdnn.h>
 
+/* The larger of two numbers (never NaN here). Not fmax(): GCC 12 for
+ * aarch64 crashes vectorizing fmax reductions (internal compiler error in
+ * vect_transform_reduction). */
+static double max_of(double a, double b) { return a > b ? a : b; }
+
 enum { T = 9, D = 32, P0 = 1000, PAD_ROW = 4 };
 static const double rope_base = 10000.0;
 
@@ -106,9 +111,7 @@ int main(void)
             for (int c = 0; c < D; c++)
                 dot += qr[i][c] * kr[j][c];
             p[j] = masked(i, j) ? -INFINITY : dot / sqrt((double)D);
-            /* not fmax(): GCC 12 for aarch64 crashes vectorizing an fmax
-             * reduction (ICE in vect_transform_reduction) */
-            m = p[j] > m ? p[j] : m;
+            m = max_of(m, p[j]);
         }
         for (int j = 0; j < T; j++) {
             p[j] = masked(i, j) ? 0.0 : exp(p[j] - m);
@@ -119,7 +122,7 @@ int main(void)
             /* masked keys (and the whole padding row) are exactly 0 */
             if (masked(i, j) && s[i][j] != 0.0f)
                 bad++;
-            worst_p = fmax(worst_p, fabs(s[i][j] - p[j]));
+            worst_p = max_of(worst_p, fabs(s[i][j] - p[j]));
         }
         for (int c = 0; c < D; c++) {
             double want = 0.0;
@@ -127,7 +130,7 @@ int main(void)
                 want += p[j] * v[j][c];
             if (i == PAD_ROW && o[i][c] != 0.0f)
                 bad++;
-            worst_o = fmax(worst_o, fabs(o[i][c] - want));
+            worst_o = max_of(worst_o, fabs(o[i][c] - want));
         }
     }
     /* Float dot products over D = 32 terms of magnitude <= 1 after the

@@ -13,13 +13,16 @@
 #   table.txt     the terminal table, also printed at the end
 #   report.md     machine section, warnings, tables per family, chart
 #   chart.png     throughput against size, one line per ISA
+#   simdnn-info.txt  what tools/simdnn-info says about this build and CPU
 # The default run takes 2-4 minutes on a 2-core machine (min_time 0.05 s,
-# 3 repetitions, medians); --full samples longer (0.5 s, 5 repetitions)
-# and adds sizes. --compare puts two results.json (or report folders)
-# side by side with a ratio per case and a summary line per family.
+# 3 repetitions, medians); --full samples longer (0.2 s, 5 repetitions;
+# about 30 minutes) and adds sizes. --compare puts two results.json (or
+# report folders) side by side with a ratio per case and a summary line
+# per family.
 #
 # Environment: BUILD_DIR, JOBS (default 2), SIMDNN_MAX_ISA (caps the ISAs
-# benchmarked, e.g. scalar), PYTHON (default python3).
+# benchmarked, e.g. scalar), PYTHON (default: the python3 that has
+# matplotlib).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,7 +58,7 @@ while [ $# -gt 0 ]; do
     --filter) filter=$2; shift ;;
     --filter=*) filter=${1#--filter=} ;;
     --) shift; extra+=("$@"); break ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "$0: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -65,8 +68,20 @@ if [ "$build" = 1 ]; then
     echo "== building simdnn-bench (Release) in $BUILD_DIR"
     cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
         -DSIMDNN_BUILD_TESTS=OFF -DSIMDNN_BUILD_BENCH=ON >/dev/null
+    set +e
     cmake --build "$BUILD_DIR" --target simdnn-bench -j "$JOBS" \
-        | grep -E 'error|warning|Built target simdnn-bench' || true
+        >"$BUILD_DIR/bench-build.log" 2>&1
+    built=$?
+    set -e
+    grep -E 'error|warning|Built target simdnn-bench' \
+        "$BUILD_DIR/bench-build.log" || true
+    if [ "$built" != 0 ]; then
+        echo "$0: the build failed (full log: $BUILD_DIR/bench-build.log)" >&2
+        exit 1
+    fi
+    # simdnn-info goes into the report when it builds; never required.
+    cmake --build "$BUILD_DIR" --target simdnn-info -j "$JOBS" \
+        >>"$BUILD_DIR/bench-build.log" 2>&1 || true
 fi
 BENCH="$BUILD_DIR/bench/simdnn-bench"
 if [ ! -x "$BENCH" ]; then
@@ -81,7 +96,7 @@ out=$(cd "$out" && pwd)
 
 args=()
 if [ "$full" = 1 ]; then
-    args+=(--full --benchmark_min_time=0.5 --benchmark_repetitions=5)
+    args+=(--full --benchmark_min_time=0.2 --benchmark_repetitions=5)
 else
     args+=(--benchmark_min_time=0.05 --benchmark_repetitions=3)
 fi
@@ -90,6 +105,10 @@ fi
 args+=(--benchmark_display_aggregates_only=true
        --benchmark_out="$out/results.json" --benchmark_out_format=json)
 args+=("${extra[@]+"${extra[@]}"}")
+
+if [ -x "$BUILD_DIR/tools/simdnn-info" ]; then
+    "$BUILD_DIR/tools/simdnn-info" >"$out/simdnn-info.txt" 2>&1 || true
+fi
 
 # One thread for the peers too (oneDNN uses OpenMP).
 export OMP_NUM_THREADS=1
@@ -105,21 +124,32 @@ echo "   $cmd"
 # Progress: the median line of each benchmark and every skip, numbered;
 # the whole console output goes to console.log.
 "$BENCH" "${args[@]}" 2>&1 | tee "$out/console.log" | awk -v total="$total" '
-    /_median/ { n++; printf "[%d/%d] %s %s %s\n", n, total, $1, $2, $3;
+    /_median/ { n++; sub(/\/real_time_median/, "", $1); per = "";
+                for (i = 4; i <= NF; i++)
+                    if ($i ~ /^per_element=/) per = substr($i, 13);
+                printf "[%d/%d] %s %s %s (%s/element)\n", n, total, $1, $2,
+                       $3, per;
                 fflush(); next }
     /ERROR OCCURRED/ { sub(/\/real_time/, "", $1);
                        if (seen[$1]++) next;
                        n++; printf "[%d/%d] %s\n", n, total, $0; fflush();
                        next }
-    /^simdnn-bench:|WARNING/ { print; fflush() }'
+    /^simdnn-bench:|WARNING|Failed to match|[Ee]rror/ { print; fflush() }'
 status=${PIPESTATUS[0]}
 if [ "$status" != 0 ]; then
-    echo "$0: simdnn-bench exited with status $status (see $out/console.log)" >&2
-    exit "$status"
+    echo "$0: simdnn-bench exited with status $status (see" \
+         "$out/console.log); reporting what it finished" >&2
 fi
 
 echo
-"$PYTHON" "$REPORT" "$out/results.json" --out "$out" \
-    --title "simdnn benchmark report ($stamp)" --command "$cmd"
+if [ -s "$out/results.json" ] && [ "$total" != 0 ]; then
+    "$PYTHON" "$REPORT" "$out/results.json" --out "$out" \
+        --title "simdnn benchmark report ($stamp)" --command "$cmd" ||
+        status=$?
+else
+    echo "$0: no benchmark ran (filter '$filter' matched none?)" >&2
+    status=1
+fi
 echo
 echo "Report folder: $out"
+exit "$status"

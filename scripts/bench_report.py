@@ -55,6 +55,7 @@ class Result:
         self.label = ""
         self.error = None
         self.counters = {}
+        self.cv = None  # coefficient of variation of the repetitions
 
     @property
     def ns_per_el(self):
@@ -128,7 +129,18 @@ def load(path):
     if os.path.isdir(path):
         path = os.path.join(path, "results.json")
     with open(path) as f:
-        data = json.load(f)
+        raw = f.read()
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        # A run that crashed leaves the JSON cut after some benchmark:
+        # keep the complete entries and say so.
+        cut = raw.rfind("\n    }")
+        data = json.loads(raw[:cut + 6] + "\n  ]\n}\n") if cut > 0 else {}
+        print("WARNING: %s is truncated (did simdnn-bench crash?); "
+              "reporting the %d complete results"
+              % (path, len(data.get("benchmarks", []))))
+        data.setdefault("context", {})["truncated"] = "yes"
     context = data.get("context", {})
     cases = {}
     order = []
@@ -163,6 +175,8 @@ def load(path):
             case.sets = b["sets"]
         run_type = b.get("run_type", "iteration")
         if run_type == "aggregate":
+            if b.get("aggregate_name") == "cv":
+                cell.cv = b["real_time"]
             if b.get("aggregate_name") == "median":
                 cell.median_ns = t_ns
                 for k in ("dram_floor_frac", "bytes_per_second",
@@ -238,7 +252,7 @@ def render_table(header, rows, markdown=False, left=1):
     for i, r in enumerate([header] + rows):
         cells = [str(x).ljust(w) if j < left else str(x).rjust(w)
                  for j, (x, w) in enumerate(zip(r, widths))]
-        lines.append("  ".join(cells))
+        lines.append("  ".join(cells).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -298,6 +312,9 @@ def by_family(cases):
 
 def warnings_for(context):
     w = []
+    if context.get("truncated"):
+        w.append("WARNING: the run did not finish (simdnn-bench crashed "
+                 "or was killed): only the results before that are here.")
     gov = context.get("cpu_governor", "unknown")
     if gov != "performance":
         w.append("WARNING: the CPU frequency governor is '%s', not "
@@ -408,14 +425,20 @@ def family_summary(fam, cases):
                   if k.peer_best() and k.simdnn_best()])
     parts = ["best SIMD vs scalar %s" % fmt_ratio(sp) if sp else
              "no SIMD kernel ran"]
+    cvs = [c.cv for k in cases for c in k.cells.values()
+           if c.cv is not None]
     if fl:
         parts.append("at %s of the floor (DRAM cases: %s)"
                      % (fmt_pct(100 * fl), fmt_pct(100 * fl_dram)
                         if fl_dram else "-"))
     if pe:
         parts.append("%s the speed of the best peer" % fmt_ratio(pe))
-    return "%s (%d cases): %s (geometric means)" % (fam, len(cases),
-                                                    ", ".join(parts))
+    noise = ""
+    if cvs:
+        noise = "; run-to-run spread: median CV %.1f%%, worst %.0f%%" % (
+            100 * median(cvs), 100 * max(cvs))
+    return "%s (%d cases): %s (geometric means)%s" % (
+        fam, len(cases), ", ".join(parts), noise)
 
 
 # The speed targets of issues 3, 4 and 5 (single thread, the reference
@@ -459,7 +482,7 @@ def _check_vs_floor(factor, column=None):
         if v is None or f is None:
             return ("-", "<= %.2fx %s" % (factor, column or "floor"), None)
         return ("%.2fx (%s %.3f)" % (v / f, name, f),
-                "<= %.2fx %s" % (factor, name), v / f <= factor)
+                "<= %.2fx %s" % (factor, column or "floor"), v / f <= factor)
     return test
 
 
@@ -545,7 +568,8 @@ def target_rows(cases):
     return rows
 
 
-def write_report(context, cases, out_dir, title, command):
+def write_report(context, cases, out_dir, title, command, notes="",
+                 results_md=None):
     os.makedirs(out_dir, exist_ok=True)
     columns = (columns_present(cases, ISA_COLUMNS) +
                columns_present(cases, PEER_COLUMNS))
@@ -554,6 +578,8 @@ def write_report(context, cases, out_dir, title, command):
     if command:
         md += ["Command: `%s`" % command, ""]
     md += ["Date: %s" % context.get("date", "?"), ""]
+    if notes:
+        md += [notes.rstrip(), ""]
     warns = warnings_for(context)
     for w in warns:
         text.append(w)
@@ -562,6 +588,11 @@ def write_report(context, cases, out_dir, title, command):
     md += ["## Machine", ""]
     for k, v in machine_lines(context):
         md.append("- %s: %s" % (k, v))
+    info = os.path.join(out_dir, "simdnn-info.txt")
+    if os.path.exists(info):
+        with open(info) as f:
+            md += ["", "`simdnn-info` on this build:", "", "```",
+                   f.read().rstrip(), "```"]
     md += ["", "## How to read the tables", "",
            "- Times are medians of the repetitions, in nanoseconds per "
            "element (the elements one call produces), single thread.",
@@ -604,6 +635,26 @@ def write_report(context, cases, out_dir, title, command):
                  render_table(header, trows, left=5), "", line]
         md += ["## Speed targets (issues 3, 4, 5)", "",
                render_table(header, trows, True, left=5), "", line, ""]
+    agree = []
+    peer_cols = columns_present(cases, PEER_COLUMNS)
+    for k in cases:
+        row = ["%s %s" % (k.op, k.shape)]
+        for col in peer_cols:
+            cell = k.cells.get(col)
+            label = cell.label if cell else ""
+            row.append(label.split("agrees_with_simdnn=")[1].split()[0]
+                       if "agrees_with_simdnn=" in label else "-")
+        if any(v != "-" for v in row[1:]):
+            agree.append(row)
+    if agree:
+        md += ["## Do the peers compute the same thing?", "",
+               "Before timing, each peer and simdnn run once on the same "
+               "input; the number is max |peer - simdnn| / max |simdnn| "
+               "over the output. Around 1e-7 means both agree to float "
+               "rounding; the 2^24-element rows show the float32 running "
+               "sums of the peers (simdnn accumulates in double and is "
+               "within 2e-6 of a double oracle, see its tests).", "",
+               render_table(["case"] + peer_cols, agree, True), ""]
     msgs = skip_messages(cases)
     if msgs:
         md += ["## Skipped and failed cells", ""]
@@ -621,6 +672,17 @@ def write_report(context, cases, out_dir, title, command):
         f.write("\n".join(text) + "\n")
     with open(os.path.join(out_dir, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
+    if results_md:
+        # The committed copy: the chart beside it as RESULTS.png.
+        import shutil
+        png = os.path.splitext(results_md)[0] + ".png"
+        text_md = "\n".join(md) + "\n"
+        if made:
+            shutil.copyfile(chart, png)
+            text_md = text_md.replace("(chart.png)",
+                                      "(%s)" % os.path.basename(png))
+        with open(results_md, "w") as f:
+            f.write(text_md)
     print("\n".join(text))
     return made
 
@@ -757,12 +819,12 @@ def make_chart(cases, path, title):
                          title="column", title_fontsize=7)
         ax.add_artist(leg1)
         if not categorical:
-            ax.legend(handles=op_handles, fontsize=7, loc="lower right",
+            ax.legend(handles=op_handles, fontsize=7, loc="best",
                       title="operation", title_fontsize=7)
     fig.suptitle(title + " - single thread; floor = fastest plain loop "
                  "with the same traffic", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
 
@@ -775,15 +837,16 @@ def compare(path_a, path_b, out_dir):
     ctx_a, cases_a = load(path_a)
     ctx_b, cases_b = load(path_b)
     index_b = {k.key: k for k in cases_b}
-    common_cols = [c for c in ISA_COLUMNS + PEER_COLUMNS + ["floor"]
-                   if any(c in k.cells for k in cases_a) and
-                   any(c in k.cells for k in cases_b)]
-
     def ns(k, col):
         if col == "floor":
             f = k.floor()
             return f[1] if f else None
         return k.ns(col)
+
+    # Columns measured in both reports for at least one common case.
+    common_cols = [c for c in ISA_COLUMNS + PEER_COLUMNS + ["floor"]
+                   if any(ns(k, c) and index_b.get(k.key) and
+                          ns(index_b[k.key], c) for k in cases_a)]
 
     def describe(ctx):
         return "%s, %s, SIMDNN_MAX_ISA=%s, families use %s" % (
@@ -869,6 +932,9 @@ def main(argv):
     ap.add_argument("--out", help="output folder")
     ap.add_argument("--title", default="simdnn benchmark report")
     ap.add_argument("--command", default="")
+    ap.add_argument("--notes", help="Markdown file put after the title")
+    ap.add_argument("--results-md", help="also write this Markdown file "
+                    "(e.g. bench/RESULTS.md) with the chart beside it")
     args = ap.parse_args(argv)
     if args.compare:
         return compare(args.compare[0], args.compare[1], args.out)
@@ -879,7 +945,12 @@ def main(argv):
     if not cases:
         print("no benchmark results in %s" % args.results)
         return 1
-    write_report(context, cases, out_dir, args.title, args.command)
+    notes = ""
+    if args.notes:
+        with open(args.notes) as f:
+            notes = f.read()
+    write_report(context, cases, out_dir, args.title, args.command, notes,
+                 args.results_md)
     print("\nReport: %s (table.txt, report.md, chart.png, results.json)"
           % out_dir)
     return 0

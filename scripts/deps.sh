@@ -28,16 +28,18 @@ case "$profile" in
 test)
     # simde: the AVX-512 kernels under emulation; the aarch64 cross
     # toolchain, SLEEF for arm64 and qemu: the aarch64 configuration;
-    # valgrind: memcheck over the scalar and AVX2 suites; clang: the
-    # ThreadSanitizer build; libbenchmark-dev and python3: so that the
-    # bench target configures in every tree.
+    # valgrind: memcheck over the scalar and AVX2 suites; clang: an
+    # alternative compiler for the sanitizer builds.
     packages=("${common[@]}" libsimde-dev gcc-aarch64-linux-gnu
               g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
-              qemu-user-static libsleef-dev:arm64 valgrind clang
-              libbenchmark-dev python3)
+              qemu-user-static libsleef-dev:arm64 valgrind clang)
     ;;
 bench)
-    packages=("${common[@]}" libbenchmark-dev python3 python3-matplotlib)
+    # Google Benchmark; python3 + matplotlib for the report and its chart;
+    # oneDNN, XNNPACK (and its pthreadpool) as the peers bench/ compares
+    # against when they are present.
+    packages=("${common[@]}" libbenchmark-dev python3 python3-matplotlib
+              libdnnl-dev libxnnpack-dev libpthreadpool-dev)
     ;;
 *)
     echo "usage: scripts/deps.sh [test|bench]" >&2

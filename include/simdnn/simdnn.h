@@ -211,15 +211,26 @@ SIMDNN_API simdnn_status simdnn_log_softmax_axis_f32(const float *x,
  * Accuracy, on every ISA: absolute error at most 5.96e-8 (2^-24, one float
  * ULP at magnitude 1) against sin and cos of the double product p * w_k,
  * for every position below 2^20, d_model up to 16384 and base from 2 to
- * 1e6. The angle is never formed in float (a float p*w is off by up to
- * 7e-3 at such positions): sin and cos of block-start angles are computed
- * in double and combined with per-offset rotations by the angle-addition
- * identities, in double, then rounded once.
+ * 1e6, where w_k = pow(base, -(double)(2k) / (double)d_model) in double.
+ * The angle is never formed in float (a float p*w is off by up to 7e-3 at
+ * such positions): sin and cos of block-start angles are computed in
+ * double (SLEEF, 1 ulp) and combined with per-offset rotations by the
+ * angle-addition identities, in double, then rounded once. Before that
+ * rounding the value is within about 2^-31 of the reference, so the error
+ * is half a float ULP plus at most 2^-31 (measured: 2.99e-8 below 2^20,
+ * 3.12e-8 near 2^24).
  *
  * Positions are p = position_offset + r for row r. Valid positions are
  * below SIMDNN_POSENC_MAX_POSITION (2^24: every position exactly
  * representable in float); the accuracy bound is tested below 2^20 and
- * holds, by the same construction, up to that limit.
+ * up to that limit, where the construction's error grows to 2^-27 and the
+ * bound still holds.
+ *
+ * The blocks are aligned to absolute positions, so a call over a range of
+ * positions gives the same bits as the same rows of a call over a larger
+ * range. No heap memory is used (about 40 KiB of stack). Tables of 4 MiB
+ * or more with 32-byte aligned rows (64-byte with AVX-512) are written
+ * with non-temporal stores: they bypass the caches.
  */
 typedef enum simdnn_posenc_layout {
     SIMDNN_POSENC_INTERLEAVED = 0,
@@ -267,9 +278,14 @@ SIMDNN_API simdnn_status simdnn_posenc_add_f32(float *x, size_t positions,
  *   (x[2k], x[2k+1]);
  * - SIMDNN_ROPE_HALF (GPT-NeoX, Hugging Face "rotate_half"):
  *   (x[k], x[k + head_dim/2]).
- * The sin and cos of every angle obey the table's accuracy contract; each
- * output has absolute error at most 2^-24 * (|u| + |v|) * 2 (the rotation
- * runs in float with fused multiply-adds).
+ * The sin and cos of every angle obey the table's accuracy contract (with
+ * head_dim as d_model) and are never rounded to float: the rotation runs
+ * in double with one FMA per output and each output is rounded once. Each
+ * output is within 2^-24 * |r| + 2^-31 * (|u| + |v|) of the exact
+ * rotation r of (u, v) by the double angle, for positions below 2^20
+ * (2^-27 instead of 2^-31 up to 2^24); in particular within
+ * 2^-24 * (|u| + |v|) * 2 at every valid position. head_dim up to 256 is
+ * done in one pass over the tensor, wider heads in one pass per 256.
  * Errors: NULL x with data; head_dim odd; token_stride < heads*head_dim
  * when tokens > 1; base and positions as for the table; unknown style.
  */

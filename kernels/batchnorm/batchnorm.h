@@ -17,6 +17,18 @@
  * The reductions return, per channel, double sums of float partials that
  * each add at most BATCHNORM_BLOCK terms per accumulator lane (see
  * scalar.c, step 2, for why this bound keeps the statistics within 1e-6).
+ *
+ * The maps (apply_*, dapply_*) take a mode: BATCHNORM_RELU (apply only)
+ * and BATCHNORM_STREAM, a hint that the output is far larger than the
+ * caches and does not alias an input, so that it may be written with
+ * non-temporal stores (x86 units; others ignore it).
+ *
+ * Rows view with stride == channels (the rows are contiguous, so the
+ * tensor is one flat array whose channel pattern repeats every `channels`
+ * floats): the per-channel arrays of the maps then hold
+ * channels + BATCHNORM_PAD entries, entry j being entry j % channels, so
+ * that a vector starting anywhere in the pattern loads its lanes'
+ * constants with one unaligned load.
  */
 #ifndef SIMDNN_KERNELS_BATCHNORM_H
 #define SIMDNN_KERNELS_BATCHNORM_H
@@ -32,16 +44,24 @@
 /* Float additions per accumulator lane between two flushes into double. */
 #define BATCHNORM_BLOCK 8
 
+/* Modes of the maps. */
+#define BATCHNORM_RELU 0x1u
+#define BATCHNORM_STREAM 0x2u
+
+/* Periodic extension of the map constants in the contiguous rows view:
+ * 4 vectors of the widest ISA (AVX-512: 4 x 16 floats). */
+#define BATCHNORM_PAD 64
+
 struct batchnorm_ops {
-    /* y = max?((x - m[c]) * a[c] + b[c]) with one FMA per element, ReLU
-     * when relu. In place allowed (x == y). */
+    /* y = (x - m[c]) * a[c] + b[c] with one FMA per element, then
+     * max(0, y) with BATCHNORM_RELU. In place allowed (x == y). */
     void (*apply_planes)(const float *x, float *y, size_t images,
                          size_t image_stride, size_t channels,
                          size_t spatial, const float *m, const float *a,
-                         const float *b, bool relu);
+                         const float *b, unsigned mode);
     void (*apply_rows)(const float *x, float *y, size_t rows,
                        size_t channels, size_t stride, const float *m,
-                       const float *a, const float *b, bool relu);
+                       const float *a, const float *b, unsigned mode);
 
     /* s1[c] = sum(x - k[c]), s2[c] = sum((x - k[c])^2) over the channel. */
     void (*moments_planes)(const float *x, size_t images,
@@ -66,11 +86,12 @@ struct batchnorm_ops {
     void (*dapply_planes)(const float *x, const float *dy, float *dx,
                           size_t images, size_t image_stride,
                           size_t channels, size_t spatial, const float *m,
-                          const float *p, const float *q, const float *r);
+                          const float *p, const float *q, const float *r,
+                          unsigned mode);
     void (*dapply_rows)(const float *x, const float *dy, float *dx,
                         size_t rows, size_t channels, size_t stride,
                         const float *m, const float *p, const float *q,
-                        const float *r);
+                        const float *r, unsigned mode);
 };
 
 SIMDNN_INTERNAL extern const struct batchnorm_ops batchnorm_ops_scalar;

@@ -57,7 +57,8 @@
 
 #include "batchnorm/batchnorm.h"
 
-/* Step 4: one output. ReLU keeps NaN (as max(0, y) does on x86). */
+/* Step 4: one output. ReLU keeps NaN (as max(0, y) does on x86). The
+ * stream hint of the mode has no meaning here. */
 static float apply_one(float x, float m, float a, float b, bool relu)
 {
     float y = fmaf(x - m, a, b);
@@ -67,8 +68,10 @@ static float apply_one(float x, float m, float a, float b, bool relu)
 static void apply_planes_scalar(const float *x, float *y, size_t images,
                                 size_t image_stride, size_t channels,
                                 size_t spatial, const float *m,
-                                const float *a, const float *b, bool relu)
+                                const float *a, const float *b,
+                                unsigned mode)
 {
+    bool relu = (mode & BATCHNORM_RELU) != 0;
     for (size_t i = 0; i < images; i++) {
         const float *xi = x + i * image_stride;
         float *yi = y + i * image_stride;
@@ -83,8 +86,9 @@ static void apply_planes_scalar(const float *x, float *y, size_t images,
 
 static void apply_rows_scalar(const float *x, float *y, size_t rows,
                               size_t channels, size_t stride, const float *m,
-                              const float *a, const float *b, bool relu)
+                              const float *a, const float *b, unsigned mode)
 {
+    bool relu = (mode & BATCHNORM_RELU) != 0;
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * stride;
         float *yr = y + r * stride;
@@ -196,7 +200,8 @@ static void dapply_planes_scalar(const float *x, const float *dy, float *dx,
                                  size_t images, size_t image_stride,
                                  size_t channels, size_t spatial,
                                  const float *m, const float *p,
-                                 const float *q, const float *r)
+                                 const float *q, const float *r,
+                                 unsigned mode)
 {
     for (size_t i = 0; i < images; i++) {
         for (size_t c = 0; c < channels; c++) {
@@ -211,7 +216,7 @@ static void dapply_planes_scalar(const float *x, const float *dy, float *dx,
 static void dapply_rows_scalar(const float *x, const float *dy, float *dx,
                                size_t rows, size_t channels, size_t stride,
                                const float *m, const float *p,
-                               const float *q, const float *r)
+                               const float *q, const float *r, unsigned mode)
 {
     for (size_t row = 0; row < rows; row++) {
         size_t at = row * stride;

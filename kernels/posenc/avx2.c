@@ -95,22 +95,73 @@ struct table_ctx {
     int add, stream;
 };
 
-/* Writes (or adds) 8 floats at p; `lanes` < 8 stores only the first. */
-static inline void put8_avx2(float *p, __m256 v, size_t lanes, int add,
-                             int stream)
+/* The 8 pairs at j of a row, as two vectors of 8 floats each: for the
+ * interleaved layout s0 c0 .. s3 c3 and s4 c4 .. s7 c7, for the split one
+ * s0 .. s7 and c0 .. c7. */
+static inline void row8_avx2(const double *bs, const double *bc,
+                             const double *ks, const double *kc, size_t j,
+                             int split, __m256 *vout0, __m256 *vout1)
 {
-    if (lanes >= 8) {
-        if (add)
-            _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), v));
-        else if (stream)
-            _mm256_stream_ps(p, v);
-        else
-            _mm256_storeu_ps(p, v);
-    } else if (lanes > 0) {
-        __m256i mask = first_lanes(lanes);
-        if (add)
-            v = _mm256_add_ps(_mm256_maskload_ps(p, mask), v);
-        _mm256_maskstore_ps(p, mask, v);
+    __m128 vsin_lo, vcos_lo, vsin_hi, vcos_hi;
+    row_values_avx2(bs + j, bc + j, ks + j, kc + j, &vsin_lo, &vcos_lo);
+    row_values_avx2(bs + j + 4, bc + j + 4, ks + j + 4, kc + j + 4,
+                    &vsin_hi, &vcos_hi);
+    if (split) {
+        *vout0 = _mm256_set_m128(vsin_hi, vsin_lo);
+        *vout1 = _mm256_set_m128(vcos_hi, vcos_lo);
+    } else {
+        *vout0 = _mm256_set_m128(_mm_unpackhi_ps(vsin_lo, vcos_lo),
+                                 _mm_unpacklo_ps(vsin_lo, vcos_lo));
+        *vout1 = _mm256_set_m128(_mm_unpackhi_ps(vsin_hi, vcos_hi),
+                                 _mm_unpacklo_ps(vsin_hi, vcos_hi));
+    }
+}
+
+/*
+ * One row of one column block: `pairs` pairs whose two output vectors go
+ * to p0 and p1 (interleaved: p1 = p0 + 8, advancing 16 floats per step;
+ * split: p1 = p0 + half, advancing 8). Called with constant split, add
+ * and stream, so each combination compiles to its own loop. The fused add
+ * loads both vectors before storing either: in the split layout the cos
+ * half is 4 KiB-aliased with the sin half for common widths, and a load
+ * behind a same-offset store would wait for it.
+ */
+static inline void table_pairs_avx2(float *p0, float *p1, const double *bs,
+                                    const double *bc, const double *ks,
+                                    const double *kc, size_t pairs,
+                                    int split, int add, int stream)
+{
+    size_t advance = split ? 8 : 16, j = 0;
+    for (; j + STEP <= pairs; j += STEP, p0 += advance, p1 += advance) {
+        __m256 vout0, vout1;
+        row8_avx2(bs, bc, ks, kc, j, split, &vout0, &vout1);
+        if (add) {
+            __m256 vx0 = _mm256_loadu_ps(p0), vx1 = _mm256_loadu_ps(p1);
+            _mm256_storeu_ps(p0, _mm256_add_ps(vx0, vout0));
+            _mm256_storeu_ps(p1, _mm256_add_ps(vx1, vout1));
+        } else if (stream) {
+            _mm256_stream_ps(p0, vout0);
+            _mm256_stream_ps(p1, vout1);
+        } else {
+            _mm256_storeu_ps(p0, vout0);
+            _mm256_storeu_ps(p1, vout1);
+        }
+    }
+    if (j < pairs) {
+        /* The tail: the same arithmetic, masked loads and stores. */
+        size_t left = pairs - j;
+        __m256i vmask0 = first_lanes(split ? left : 2 * left > 8 ? 8 : 2 * left);
+        __m256i vmask1 = first_lanes(split ? left : 2 * left > 8 ? 2 * left - 8 : 0);
+        __m256 vout0, vout1;
+        row8_avx2(bs, bc, ks, kc, j, split, &vout0, &vout1);
+        if (add) {
+            __m256 vx0 = _mm256_maskload_ps(p0, vmask0);
+            __m256 vx1 = _mm256_maskload_ps(p1, vmask1);
+            vout0 = _mm256_add_ps(vx0, vout0);
+            vout1 = _mm256_add_ps(vx1, vout1);
+        }
+        _mm256_maskstore_ps(p0, vmask0, vout0);
+        _mm256_maskstore_ps(p1, vmask1, vout1);
     }
 }
 
@@ -120,32 +171,31 @@ static void table_row_avx2(void *opaque, size_t row, const double *bs,
 {
     const struct table_ctx *t = opaque;
     float *out = t->out + row * t->row_stride;
-    int add = t->add, stream = t->stream;
-    for (size_t j = 0; j < t->pairs; j += STEP) {
-        __m128 vsin_lo, vcos_lo, vsin_hi, vcos_hi;
-        row_values_avx2(bs + j, bc + j, ks + j, kc + j, &vsin_lo, &vcos_lo);
-        row_values_avx2(bs + j + 4, bc + j + 4, ks + j + 4, kc + j + 4,
-                        &vsin_hi, &vcos_hi);
-        size_t left = t->pairs - j; /* pairs still to store, may be > 8 */
-        if (t->layout == SIMDNN_POSENC_INTERLEAVED) {
-            __m256 vout0 = _mm256_set_m128(_mm_unpackhi_ps(vsin_lo, vcos_lo),
-                                           _mm_unpacklo_ps(vsin_lo, vcos_lo));
-            __m256 vout1 = _mm256_set_m128(_mm_unpackhi_ps(vsin_hi, vcos_hi),
-                                           _mm_unpacklo_ps(vsin_hi, vcos_hi));
-            float *p = out + 2 * (t->j0 + j);
-            size_t floats = left >= STEP ? 2 * STEP : 2 * left;
-            put8_avx2(p, vout0, floats, add, stream);
-            put8_avx2(p + 8, vout1, floats > 8 ? floats - 8 : 0, add,
-                      stream);
-        } else {
-            __m256 vsin = _mm256_set_m128(vsin_hi, vsin_lo);
-            __m256 vcos = _mm256_set_m128(vcos_hi, vcos_lo);
-            float *p = out + t->j0 + j;
-            size_t lanes = left >= STEP ? STEP : left;
-            put8_avx2(p, vsin, lanes, add, stream);
-            put8_avx2(p + t->half, vcos, lanes, add, stream);
-        }
+    size_t pairs = t->pairs;
+    if (t->layout == SIMDNN_POSENC_INTERLEAVED) {
+        float *p = out + 2 * t->j0;
+        if (t->add)
+            table_pairs_avx2(p, p + 8, bs, bc, ks, kc, pairs, 0, 1, 0);
+        else if (t->stream)
+            table_pairs_avx2(p, p + 8, bs, bc, ks, kc, pairs, 0, 0, 1);
+        else
+            table_pairs_avx2(p, p + 8, bs, bc, ks, kc, pairs, 0, 0, 0);
+    } else {
+        float *p = out + t->j0, *q = p + t->half;
+        if (t->add)
+            table_pairs_avx2(p, q, bs, bc, ks, kc, pairs, 1, 1, 0);
+        else if (t->stream)
+            table_pairs_avx2(p, q, bs, bc, ks, kc, pairs, 1, 0, 1);
+        else
+            table_pairs_avx2(p, q, bs, bc, ks, kc, pairs, 1, 0, 0);
     }
+}
+
+static void table_column_avx2(void *opaque, size_t j0, size_t pairs)
+{
+    struct table_ctx *t = opaque;
+    t->j0 = j0;
+    t->pairs = pairs;
 }
 
 static void table_any_avx2(float *out, size_t positions, size_t d_model,
@@ -153,14 +203,12 @@ static void table_any_avx2(float *out, size_t positions, size_t d_model,
                            double base, simdnn_posenc_layout layout, int add)
 {
     enum { K0 = POSENC_TABLE_K0, K1 = POSENC_TABLE_K1, CB = POSENC_TABLE_CB };
-    _Alignas(64) double w[CB], t0s[K0][CB], t0c[K0][CB];
-    _Alignas(64) double t1s[K1][CB], t1c[K1][CB];
-    _Alignas(64) double ss[CB], sc[CB], bs[CB], bc[CB];
-    struct posenc_blocks b = {
-        .k0 = K0, .k1 = K1, .stride = CB, .w = w,
-        .t0s = &t0s[0][0], .t0c = &t0c[0][0],
-        .t1s = &t1s[0][0], .t1c = &t1c[0][0],
-        .ss = ss, .sc = sc, .bs = bs, .bc = bc,
+    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    struct posenc_plan plan = {
+        .sincos = sincos_row_avx2, .rotate = rotate_row_avx2,
+        .column = table_column_avx2, .row = table_row_avx2,
+        .width = STEP, .k0 = K0, .k1 = K1, .cb = CB, .d = d_model,
+        .base = base,
     };
     size_t half = d_model / 2;
     size_t bytes = (positions - 1) * row_stride * 4 + d_model * 4;
@@ -171,16 +219,13 @@ static void table_any_avx2(float *out, size_t positions, size_t d_model,
     struct table_ctx t = {.out = out, .row_stride = row_stride,
                           .half = half, .layout = layout, .add = add,
                           .stream = stream};
-    for (size_t j0 = 0; j0 < half; j0 += CB) {
-        b.pairs = half - j0 < CB ? half - j0 : CB;
-        b.padded = padded_pairs(b.pairs);
-        t.j0 = j0;
-        t.pairs = b.pairs;
-        posenc_prepare(&b, j0, d_model, base, sincos_row_avx2,
-                       rotate_row_avx2);
-        posenc_run(&b, position_offset, positions, sincos_row_avx2,
-                   rotate_row_avx2, table_row_avx2, &t);
-    }
+    double *slots;
+    size_t nslots;
+    double *heap = posenc_slots(&plan, position_offset, positions, slot,
+                                &slots, &nslots);
+    posenc_tiles(&plan, position_offset, positions, slots, nslots, scratch,
+                 &t);
+    free(heap);
     if (stream)
         _mm_sfence();
 }
@@ -301,35 +346,36 @@ static void rope_row_avx2(void *opaque, size_t row, const double *bs,
     }
 }
 
+static void rope_column_avx2(void *opaque, size_t j0, size_t pairs)
+{
+    struct rope_ctx *r = opaque;
+    r->j0 = j0;
+    r->pairs = pairs;
+}
+
 static void rope_f32_avx2(float *x, size_t tokens, size_t heads,
                           size_t head_dim, size_t token_stride,
                           size_t position_offset, double base,
                           simdnn_rope_style style)
 {
     enum { K0 = POSENC_ROPE_K0, K1 = POSENC_ROPE_K1, CB = POSENC_ROPE_CB };
-    _Alignas(64) double w[CB], t0s[K0][CB], t0c[K0][CB];
-    _Alignas(64) double t1s[K1][CB], t1c[K1][CB];
-    _Alignas(64) double ss[CB], sc[CB], bs[CB], bc[CB];
-    struct posenc_blocks b = {
-        .k0 = K0, .k1 = K1, .stride = CB, .w = w,
-        .t0s = &t0s[0][0], .t0c = &t0c[0][0],
-        .t1s = &t1s[0][0], .t1c = &t1c[0][0],
-        .ss = ss, .sc = sc, .bs = bs, .bc = bc,
+    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    struct posenc_plan plan = {
+        .sincos = sincos_row_avx2, .rotate = rotate_row_avx2,
+        .column = rope_column_avx2, .row = rope_row_avx2,
+        .width = STEP, .k0 = K0, .k1 = K1, .cb = CB, .d = head_dim,
+        .base = base,
     };
     struct rope_ctx r = {.x = x, .token_stride = token_stride,
                          .heads = heads, .head_dim = head_dim,
                          .style = style};
-    size_t half = head_dim / 2;
-    for (size_t j0 = 0; j0 < half; j0 += CB) {
-        b.pairs = half - j0 < CB ? half - j0 : CB;
-        b.padded = padded_pairs(b.pairs);
-        r.j0 = j0;
-        r.pairs = b.pairs;
-        posenc_prepare(&b, j0, head_dim, base, sincos_row_avx2,
-                       rotate_row_avx2);
-        posenc_run(&b, position_offset, tokens, sincos_row_avx2,
-                   rotate_row_avx2, rope_row_avx2, &r);
-    }
+    double *slots;
+    size_t nslots;
+    double *heap = posenc_slots(&plan, position_offset, tokens, slot,
+                                &slots, &nslots);
+    posenc_tiles(&plan, position_offset, tokens, slots, nslots, scratch,
+                 &r);
+    free(heap);
 }
 
 SIMDNN_INTERNAL const struct posenc_ops posenc_ops_avx2 = {

@@ -156,20 +156,25 @@ static void table_row_avx512(void *opaque, size_t row, const double *bs,
     }
 }
 
+static void table_column_avx512(void *opaque, size_t j0, size_t pairs)
+{
+    struct table_ctx *t = opaque;
+    t->j0 = j0;
+    t->pairs = pairs;
+}
+
 static void table_any_avx512(float *out, size_t positions, size_t d_model,
                              size_t row_stride, size_t position_offset,
                              double base, simdnn_posenc_layout layout,
                              int add)
 {
     enum { K0 = POSENC_TABLE_K0, K1 = POSENC_TABLE_K1, CB = POSENC_TABLE_CB };
-    _Alignas(64) double w[CB], t0s[K0][CB], t0c[K0][CB];
-    _Alignas(64) double t1s[K1][CB], t1c[K1][CB];
-    _Alignas(64) double ss[CB], sc[CB], bs[CB], bc[CB];
-    struct posenc_blocks b = {
-        .k0 = K0, .k1 = K1, .stride = CB, .w = w,
-        .t0s = &t0s[0][0], .t0c = &t0c[0][0],
-        .t1s = &t1s[0][0], .t1c = &t1c[0][0],
-        .ss = ss, .sc = sc, .bs = bs, .bc = bc,
+    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    struct posenc_plan plan = {
+        .sincos = sincos_row_avx512, .rotate = rotate_row_avx512,
+        .column = table_column_avx512, .row = table_row_avx512,
+        .width = STEP, .k0 = K0, .k1 = K1, .cb = CB, .d = d_model,
+        .base = base,
     };
     size_t half = d_model / 2;
     size_t bytes = (positions - 1) * row_stride * 4 + d_model * 4;
@@ -180,16 +185,13 @@ static void table_any_avx512(float *out, size_t positions, size_t d_model,
     struct table_ctx t = {.out = out, .row_stride = row_stride,
                           .half = half, .layout = layout, .add = add,
                           .stream = stream};
-    for (size_t j0 = 0; j0 < half; j0 += CB) {
-        b.pairs = half - j0 < CB ? half - j0 : CB;
-        b.padded = padded_pairs(b.pairs);
-        t.j0 = j0;
-        t.pairs = b.pairs;
-        posenc_prepare(&b, j0, d_model, base, sincos_row_avx512,
-                       rotate_row_avx512);
-        posenc_run(&b, position_offset, positions, sincos_row_avx512,
-                   rotate_row_avx512, table_row_avx512, &t);
-    }
+    double *slots;
+    size_t nslots;
+    double *heap = posenc_slots(&plan, position_offset, positions, slot,
+                                &slots, &nslots);
+    posenc_tiles(&plan, position_offset, positions, slots, nslots, scratch,
+                 &t);
+    free(heap);
     if (stream)
         _mm_sfence();
 }
@@ -313,35 +315,36 @@ static void rope_row_avx512(void *opaque, size_t row, const double *bs,
     }
 }
 
+static void rope_column_avx512(void *opaque, size_t j0, size_t pairs)
+{
+    struct rope_ctx *r = opaque;
+    r->j0 = j0;
+    r->pairs = pairs;
+}
+
 static void rope_f32_avx512(float *x, size_t tokens, size_t heads,
                             size_t head_dim, size_t token_stride,
                             size_t position_offset, double base,
                             simdnn_rope_style style)
 {
     enum { K0 = POSENC_ROPE_K0, K1 = POSENC_ROPE_K1, CB = POSENC_ROPE_CB };
-    _Alignas(64) double w[CB], t0s[K0][CB], t0c[K0][CB];
-    _Alignas(64) double t1s[K1][CB], t1c[K1][CB];
-    _Alignas(64) double ss[CB], sc[CB], bs[CB], bc[CB];
-    struct posenc_blocks b = {
-        .k0 = K0, .k1 = K1, .stride = CB, .w = w,
-        .t0s = &t0s[0][0], .t0c = &t0c[0][0],
-        .t1s = &t1s[0][0], .t1c = &t1c[0][0],
-        .ss = ss, .sc = sc, .bs = bs, .bc = bc,
+    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    struct posenc_plan plan = {
+        .sincos = sincos_row_avx512, .rotate = rotate_row_avx512,
+        .column = rope_column_avx512, .row = rope_row_avx512,
+        .width = STEP, .k0 = K0, .k1 = K1, .cb = CB, .d = head_dim,
+        .base = base,
     };
     struct rope_ctx r = {.x = x, .token_stride = token_stride,
                          .heads = heads, .head_dim = head_dim,
                          .style = style};
-    size_t half = head_dim / 2;
-    for (size_t j0 = 0; j0 < half; j0 += CB) {
-        b.pairs = half - j0 < CB ? half - j0 : CB;
-        b.padded = padded_pairs(b.pairs);
-        r.j0 = j0;
-        r.pairs = b.pairs;
-        posenc_prepare(&b, j0, head_dim, base, sincos_row_avx512,
-                       rotate_row_avx512);
-        posenc_run(&b, position_offset, tokens, sincos_row_avx512,
-                   rotate_row_avx512, rope_row_avx512, &r);
-    }
+    double *slots;
+    size_t nslots;
+    double *heap = posenc_slots(&plan, position_offset, tokens, slot,
+                                &slots, &nslots);
+    posenc_tiles(&plan, position_offset, tokens, slots, nslots, scratch,
+                 &r);
+    free(heap);
 }
 
 SIMDNN_INTERNAL const struct posenc_ops posenc_ops_avx512 = {

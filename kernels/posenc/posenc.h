@@ -25,6 +25,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "simdnn/simdnn.h"
 
@@ -71,9 +72,9 @@ static inline double posenc_frequency(double base, size_t k, size_t d)
 #define POSENC_STREAM_BYTES ((size_t)4 << 20)
 
 /*
- * The block decomposition over one column block, shared by every ISA: each
- * unit supplies the double arithmetic (sincos and rotation of a row of
- * `padded` pairs) and the consumer of the rows.
+ * The block decomposition, shared by every ISA: each unit supplies the
+ * double arithmetic on rows of `padded` pairs (sincos, rotation) and the
+ * consumer of the rows; this header does the bookkeeping.
  */
 struct posenc_blocks {
     size_t k0, k1;  /* rows per block, blocks per superblock */
@@ -95,11 +96,52 @@ typedef void (*posenc_sincos_fn)(double *s, double *c, const double *w,
 typedef void (*posenc_rotate_fn)(double *rs, double *rc, const double *as,
                                  const double *ac, const double *bs,
                                  const double *bc, size_t n);
-/* Consumes row `row` (position first + row): its values are
- * rot((bs, bc), (ks, kc)). */
+/* Consumes row `row` (counted from the call's first position) of the
+ * current column block: its values are rot((bs, bc), (ks, kc)). */
 typedef void (*posenc_row_fn)(void *ctx, size_t row, const double *bs,
                               const double *bc, const double *ks,
                               const double *kc);
+/* Announces the column block (pairs j0 .. j0 + pairs - 1) whose rows
+ * follow. */
+typedef void (*posenc_column_fn)(void *ctx, size_t j0, size_t pairs);
+
+/* What an ISA unit supplies, and the shape of the decomposition. */
+struct posenc_plan {
+    posenc_sincos_fn sincos;
+    posenc_rotate_fn rotate;
+    posenc_column_fn column;
+    posenc_row_fn row;
+    size_t width;      /* pairs per vector step; tables padded to it */
+    size_t k0, k1, cb; /* rows per block, blocks per superblock, pairs per
+                          column block (a multiple of width) */
+    size_t d;          /* d_model or head_dim */
+    double base;
+};
+
+/* Doubles of one column block's tables: w, T0 and T1 (sin and cos). */
+static inline size_t posenc_slot_doubles(const struct posenc_plan *plan)
+{
+    return plan->cb * (1 + 2 * plan->k0 + 2 * plan->k1);
+}
+
+static inline void posenc_bind(const struct posenc_plan *plan,
+                               struct posenc_blocks *b, double *slot,
+                               double *scratch)
+{
+    size_t cb = plan->cb;
+    b->k0 = plan->k0;
+    b->k1 = plan->k1;
+    b->stride = cb;
+    b->w = slot;
+    b->t0s = slot + cb;
+    b->t0c = b->t0s + plan->k0 * cb;
+    b->t1s = b->t0c + plan->k0 * cb;
+    b->t1c = b->t1s + plan->k1 * cb;
+    b->ss = scratch;
+    b->sc = scratch + cb;
+    b->bs = scratch + 2 * cb;
+    b->bc = scratch + 3 * cb;
+}
 
 /*
  * Steps 1 and 2 of scalar.c for pairs j0 .. j0 + b->pairs - 1 of a d-wide
@@ -107,13 +149,13 @@ typedef void (*posenc_row_fn)(void *ctx, size_t row, const double *bs,
  * (sc(w), sc(K0*w)) by repeated rotation. Every entry is always computed
  * the same way, whatever range the call covers.
  */
-static inline void posenc_prepare(struct posenc_blocks *b, size_t j0,
-                                  size_t d, double base,
-                                  posenc_sincos_fn sincos,
-                                  posenc_rotate_fn rotate)
+static inline void posenc_prepare(const struct posenc_plan *plan,
+                                  struct posenc_blocks *b, size_t j0)
 {
     for (size_t j = 0; j < b->padded; j++)
-        b->w[j] = j < b->pairs ? posenc_frequency(base, j0 + j, d) : 0.0;
+        b->w[j] = j < b->pairs ? posenc_frequency(plan->base, j0 + j,
+                                                  plan->d)
+                               : 0.0;
     double *tables[2][2] = {{b->t0s, b->t0c}, {b->t1s, b->t1c}};
     size_t sizes[2] = {b->k0, b->k1};
     double steps[2] = {1.0, (double)b->k0};
@@ -125,37 +167,102 @@ static inline void posenc_prepare(struct posenc_blocks *b, size_t j0,
         }
         if (sizes[t] < 2)
             continue;
-        sincos(ts + b->stride, tc + b->stride, b->w, b->padded, steps[t]);
+        plan->sincos(ts + b->stride, tc + b->stride, b->w, b->padded,
+                     steps[t]);
         for (size_t i = 2; i < sizes[t]; i++)
-            rotate(ts + i * b->stride, tc + i * b->stride,
-                   ts + (i - 1) * b->stride, tc + (i - 1) * b->stride,
-                   ts + b->stride, tc + b->stride, b->padded);
+            plan->rotate(ts + i * b->stride, tc + i * b->stride,
+                         ts + (i - 1) * b->stride,
+                         tc + (i - 1) * b->stride, ts + b->stride,
+                         tc + b->stride, b->padded);
     }
 }
 
-/* Steps 3 to 5 of scalar.c: every row of the range, in order. */
-static inline void posenc_run(struct posenc_blocks *b, size_t first,
-                              size_t count, posenc_sincos_fn sincos,
-                              posenc_rotate_fn rotate, posenc_row_fn row,
-                              void *ctx)
+/* Steps 3 to 5 of scalar.c for positions [p, end) of one superblock:
+ * every row, in order. */
+static inline void posenc_run(const struct posenc_plan *plan,
+                              struct posenc_blocks *b, size_t origin,
+                              size_t p, size_t end, void *ctx)
 {
-    size_t super = b->k0 * b->k1, end = first + count;
-    for (size_t p = first; p < end;) {
-        size_t s0 = p / super * super;
-        size_t s_end = s0 + super < end ? s0 + super : end;
-        sincos(b->ss, b->sc, b->w, b->padded, (double)s0);
-        while (p < s_end) {
-            size_t b0 = p / b->k0 * b->k0, i = (b0 - s0) / b->k0;
-            size_t b_end = b0 + b->k0 < s_end ? b0 + b->k0 : s_end;
-            rotate(b->bs, b->bc, b->ss, b->sc, b->t1s + i * b->stride,
-                   b->t1c + i * b->stride, b->padded);
-            for (; p < b_end; p++) {
-                size_t k = p - b0;
-                row(ctx, p - first, b->bs, b->bc, b->t0s + k * b->stride,
-                    b->t0c + k * b->stride);
-            }
+    size_t s0 = p / (b->k0 * b->k1) * (b->k0 * b->k1);
+    plan->sincos(b->ss, b->sc, b->w, b->padded, (double)s0);
+    while (p < end) {
+        size_t b0 = p / b->k0 * b->k0, i = (b0 - s0) / b->k0;
+        size_t b_end = b0 + b->k0 < end ? b0 + b->k0 : end;
+        plan->rotate(b->bs, b->bc, b->ss, b->sc, b->t1s + i * b->stride,
+                     b->t1c + i * b->stride, b->padded);
+        for (; p < b_end; p++) {
+            size_t k = p - b0;
+            plan->row(ctx, p - origin, b->bs, b->bc,
+                      b->t0s + k * b->stride, b->t0c + k * b->stride);
         }
     }
+}
+
+/*
+ * The whole call over positions [first, first + count): tiles of one
+ * superblock's rows (at most K0*K1) by one column block, superblocks
+ * outer, so the rows in flight span at most K0*K1 rows (TLB and
+ * prefetchers see a bounded set of pages) while each tile's T0 stays in
+ * L1. `slots` holds the tables of `nslots` column blocks: with one per
+ * column block each is prepared once; with a single slot it is prepared
+ * again whenever the column block changes (the values are the same
+ * either way). `scratch` holds 4 * cb doubles.
+ */
+static inline void posenc_tiles(const struct posenc_plan *plan,
+                                size_t first, size_t count, double *slots,
+                                size_t nslots, double *scratch, void *ctx)
+{
+    size_t half = plan->d / 2, cb = plan->cb;
+    size_t ncb = (half + cb - 1) / cb, super = plan->k0 * plan->k1;
+    size_t per = posenc_slot_doubles(plan), prepared = (size_t)-1;
+    size_t end = first + count;
+    for (size_t s = first; s < end;) {
+        size_t s_end = (s / super + 1) * super;
+        if (s_end > end)
+            s_end = end;
+        for (size_t c = 0; c < ncb; c++) {
+            struct posenc_blocks b;
+            size_t slot = nslots >= ncb ? c : 0;
+            posenc_bind(plan, &b, slots + slot * per, scratch);
+            b.pairs = half - c * cb < cb ? half - c * cb : cb;
+            b.padded = (b.pairs + plan->width - 1) / plan->width *
+                       plan->width;
+            if (nslots >= ncb ? s == first : prepared != c) {
+                posenc_prepare(plan, &b, c * cb);
+                prepared = c;
+            }
+            plan->column(ctx, c * cb, b.pairs);
+            posenc_run(plan, &b, first, s, s_end, ctx);
+        }
+        s = s_end;
+    }
+}
+
+/*
+ * Where the tables go: one slot per column block on the heap when the
+ * call has several column blocks and crosses a superblock boundary (so a
+ * single slot would be prepared again for every tile), else the caller's
+ * stack slot. A failed allocation falls back to the stack slot (slower,
+ * same values): the call never fails. Returns the heap block to free.
+ */
+static inline double *posenc_slots(const struct posenc_plan *plan,
+                                   size_t first, size_t count,
+                                   double *stack_slot, double **slots,
+                                   size_t *nslots)
+{
+    size_t half = plan->d / 2, ncb = (half + plan->cb - 1) / plan->cb;
+    size_t super = plan->k0 * plan->k1;
+    *slots = stack_slot;
+    *nslots = 1;
+    if (ncb < 2 || first / super == (first + count - 1) / super)
+        return NULL;
+    size_t bytes = ncb * posenc_slot_doubles(plan) * sizeof(double);
+    double *heap = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (heap != NULL) {
+        *slots = heap;
+        *nslots = ncb;
+    }
+    return heap;
 }
 
 struct posenc_ops {

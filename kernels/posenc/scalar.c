@@ -77,7 +77,7 @@ static void rotate_row_scalar(double *rs, double *rc, const double *as,
 struct table_ctx {
     float *out;
     size_t row_stride, j0, half;
-    struct posenc_blocks *blocks;
+    size_t pairs;
     simdnn_posenc_layout layout;
     int add;
 };
@@ -89,7 +89,7 @@ static void table_row_scalar(void *opaque, size_t row, const double *bs,
 {
     struct table_ctx *t = opaque;
     float *out = t->out + row * t->row_stride;
-    size_t n = t->blocks->pairs;
+    size_t n = t->pairs;
     for (size_t j = 0; j < n; j++) {
         float s = (float)fma(bs[j], kc[j], bc[j] * ks[j]);
         float c = (float)fma(bc[j], kc[j], -(bs[j] * ks[j]));
@@ -111,33 +111,36 @@ static void table_row_scalar(void *opaque, size_t row, const double *bs,
     }
 }
 
+static void table_column_scalar(void *opaque, size_t j0, size_t pairs)
+{
+    struct table_ctx *t = opaque;
+    t->j0 = j0;
+    t->pairs = pairs;
+}
+
 static void table_any_scalar(float *out, size_t positions, size_t d_model,
                              size_t row_stride, size_t position_offset,
                              double base, simdnn_posenc_layout layout,
                              int add)
 {
     enum { K0 = POSENC_TABLE_K0, K1 = POSENC_TABLE_K1, CB = POSENC_TABLE_CB };
-    double w[CB], t0s[K0][CB], t0c[K0][CB], t1s[K1][CB], t1c[K1][CB];
-    double ss[CB], sc[CB], bs[CB], bc[CB];
-    struct posenc_blocks b = {
-        .k0 = K0, .k1 = K1, .stride = CB, .w = w,
-        .t0s = &t0s[0][0], .t0c = &t0c[0][0],
-        .t1s = &t1s[0][0], .t1c = &t1c[0][0],
-        .ss = ss, .sc = sc, .bs = bs, .bc = bc,
+    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    struct posenc_plan plan = {
+        .sincos = sincos_row_scalar, .rotate = rotate_row_scalar,
+        .column = table_column_scalar, .row = table_row_scalar,
+        .width = 1, .k0 = K0, .k1 = K1, .cb = CB, .d = d_model,
+        .base = base,
     };
     struct table_ctx t = {.out = out, .row_stride = row_stride,
-                          .half = d_model / 2, .blocks = &b,
-                          .layout = layout, .add = add};
-    size_t half = d_model / 2;
-    for (size_t j0 = 0; j0 < half; j0 += CB) {
-        b.pairs = half - j0 < CB ? half - j0 : CB;
-        b.padded = b.pairs;
-        t.j0 = j0;
-        posenc_prepare(&b, j0, d_model, base, sincos_row_scalar,
-                       rotate_row_scalar);
-        posenc_run(&b, position_offset, positions, sincos_row_scalar,
-                   rotate_row_scalar, table_row_scalar, &t);
-    }
+                          .half = d_model / 2, .layout = layout,
+                          .add = add};
+    double *slots;
+    size_t nslots;
+    double *heap = posenc_slots(&plan, position_offset, positions, slot,
+                                &slots, &nslots);
+    posenc_tiles(&plan, position_offset, positions, slots, nslots, scratch,
+                 &t);
+    free(heap);
 }
 
 static void posenc_table_f32_scalar(float *table, size_t positions,
@@ -162,7 +165,7 @@ static void posenc_add_f32_scalar(float *x, size_t positions, size_t d_model,
 struct rope_ctx {
     float *x;
     size_t token_stride, heads, head_dim, j0;
-    struct posenc_blocks *blocks;
+    size_t pairs;
     simdnn_rope_style style;
 };
 
@@ -174,7 +177,7 @@ static void rope_row_scalar(void *opaque, size_t row, const double *bs,
                             const double *kc)
 {
     struct rope_ctx *r = opaque;
-    size_t n = r->blocks->pairs, half = r->head_dim / 2;
+    size_t n = r->pairs, half = r->head_dim / 2;
     double s[POSENC_ROPE_CB], c[POSENC_ROPE_CB];
     rotate_row_scalar(s, c, bs, bc, ks, kc, n);
     float *token = r->x + row * r->token_stride;
@@ -196,33 +199,36 @@ static void rope_row_scalar(void *opaque, size_t row, const double *bs,
     }
 }
 
+static void rope_column_scalar(void *opaque, size_t j0, size_t pairs)
+{
+    struct rope_ctx *r = opaque;
+    r->j0 = j0;
+    r->pairs = pairs;
+}
+
 static void rope_f32_scalar(float *x, size_t tokens, size_t heads,
                             size_t head_dim, size_t token_stride,
                             size_t position_offset, double base,
                             simdnn_rope_style style)
 {
     enum { K0 = POSENC_ROPE_K0, K1 = POSENC_ROPE_K1, CB = POSENC_ROPE_CB };
-    double w[CB], t0s[K0][CB], t0c[K0][CB], t1s[K1][CB], t1c[K1][CB];
-    double ss[CB], sc[CB], bs[CB], bc[CB];
-    struct posenc_blocks b = {
-        .k0 = K0, .k1 = K1, .stride = CB, .w = w,
-        .t0s = &t0s[0][0], .t0c = &t0c[0][0],
-        .t1s = &t1s[0][0], .t1c = &t1c[0][0],
-        .ss = ss, .sc = sc, .bs = bs, .bc = bc,
+    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    struct posenc_plan plan = {
+        .sincos = sincos_row_scalar, .rotate = rotate_row_scalar,
+        .column = rope_column_scalar, .row = rope_row_scalar,
+        .width = 1, .k0 = K0, .k1 = K1, .cb = CB, .d = head_dim,
+        .base = base,
     };
     struct rope_ctx r = {.x = x, .token_stride = token_stride,
                          .heads = heads, .head_dim = head_dim,
-                         .blocks = &b, .style = style};
-    size_t half = head_dim / 2;
-    for (size_t j0 = 0; j0 < half; j0 += CB) {
-        b.pairs = half - j0 < CB ? half - j0 : CB;
-        b.padded = b.pairs;
-        r.j0 = j0;
-        posenc_prepare(&b, j0, head_dim, base, sincos_row_scalar,
-                       rotate_row_scalar);
-        posenc_run(&b, position_offset, tokens, sincos_row_scalar,
-                   rotate_row_scalar, rope_row_scalar, &r);
-    }
+                         .style = style};
+    double *slots;
+    size_t nslots;
+    double *heap = posenc_slots(&plan, position_offset, tokens, slot,
+                                &slots, &nslots);
+    posenc_tiles(&plan, position_offset, tokens, slots, nslots, scratch,
+                 &r);
+    free(heap);
 }
 
 SIMDNN_INTERNAL const struct posenc_ops posenc_ops_scalar = {

@@ -100,8 +100,8 @@ ALWAYS_INLINE double hsum_pd(__m256d v)
     return _mm_cvtsd_f64(v2);
 }
 
-/* Steps 1-2. */
-static float row_max(const float *x, size_t n, unsigned flags)
+/* Step 1: the maximum of x[0..n). */
+static float max_of(const float *x, size_t n)
 {
     const __m256 vminus_inf = _mm256_set1_ps(-INFINITY);
     __m256 vmax0 = vminus_inf, vmax1 = vminus_inf, vmax2 = vminus_inf,
@@ -121,8 +121,14 @@ static float row_max(const float *x, size_t n, unsigned flags)
             _mm256_castsi256_ps(vmask));
         vmax1 = _mm256_max_ps(vmax1, vx);
     }
-    float m = hmax(_mm256_max_ps(_mm256_max_ps(vmax0, vmax1),
-                                 _mm256_max_ps(vmax2, vmax3)));
+    return hmax(_mm256_max_ps(_mm256_max_ps(vmax0, vmax1),
+                              _mm256_max_ps(vmax2, vmax3)));
+}
+
+/* Steps 1-2. */
+static float row_max(const float *x, size_t n, unsigned flags)
+{
+    float m = max_of(x, n);
     if (m == -INFINITY && (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO))
         m = 0.0f;
     return m;
@@ -225,6 +231,86 @@ static double exp_sum_only(const float *x, size_t n, float m)
     return exp_sum(x, NULL, n, m, 0);
 }
 
+/* Long rows, pass 1 (scalar.c, "Long rows"): the maximum and the sum in
+ * one read, chunk by chunk (each chunk's max, then its exps from L1). */
+static double online_max_sum(const float *x, size_t n, unsigned flags,
+                             float *max_out)
+{
+    float m = -INFINITY;
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i += SOFTMAX_ONLINE_CHUNK) {
+        const size_t c =
+            n - i < SOFTMAX_ONLINE_CHUNK ? n - i : SOFTMAX_ONLINE_CHUNK;
+        const float chunk_max = max_of(x + i, c);
+        if (chunk_max > m) {
+            sum *= exp((double)m - (double)chunk_max);
+            m = chunk_max;
+        }
+        sum += exp_sum_only(x + i, c, m == -INFINITY ? 0.0f : m);
+    }
+    if (m == -INFINITY) {
+        if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
+            m = 0.0f;
+        else
+            sum = NAN;
+    }
+    *max_out = m;
+    return sum;
+}
+
+ALWAYS_INLINE __m256 exp_scaled(const float *x, __m256 vneg_m, __m256 vinv)
+{
+    return _mm256_mul_ps(exp_minus_max(_mm256_loadu_ps(x), vneg_m), vinv);
+}
+
+/* Long rows, pass 2: y = exp(x - m) * inv. With `stream`, the aligned
+ * body uses non-temporal stores: a row that does not fit in the cache
+ * then costs one read of x and one write of y, no read for ownership. */
+static void exp_scale_store(const float *x, float *y, size_t n, float m,
+                            float inv, int stream)
+{
+    const __m256 vneg_m = _mm256_set1_ps(-m);
+    const __m256 vinv = _mm256_set1_ps(inv);
+    if (stream) {
+        size_t head = (32 - ((uintptr_t)y & 31)) / 4 % 8;
+        if (head > n)
+            head = n;
+        if (head != 0) {
+            const __m256i vmask = tail_mask(head);
+            _mm256_maskstore_ps(
+                y, vmask,
+                _mm256_mul_ps(
+                    exp_minus_max(_mm256_maskload_ps(x, vmask), vneg_m),
+                    vinv));
+            x += head;
+            y += head;
+            n -= head;
+        }
+        for (; n >= 32; n -= 32, x += 32, y += 32) {
+            _mm256_stream_ps(y, exp_scaled(x, vneg_m, vinv));
+            _mm256_stream_ps(y + 8, exp_scaled(x + 8, vneg_m, vinv));
+            _mm256_stream_ps(y + 16, exp_scaled(x + 16, vneg_m, vinv));
+            _mm256_stream_ps(y + 24, exp_scaled(x + 24, vneg_m, vinv));
+        }
+        _mm_sfence();
+    }
+    for (; n >= 32; n -= 32, x += 32, y += 32) {
+        _mm256_storeu_ps(y, exp_scaled(x, vneg_m, vinv));
+        _mm256_storeu_ps(y + 8, exp_scaled(x + 8, vneg_m, vinv));
+        _mm256_storeu_ps(y + 16, exp_scaled(x + 16, vneg_m, vinv));
+        _mm256_storeu_ps(y + 24, exp_scaled(x + 24, vneg_m, vinv));
+    }
+    for (; n >= 8; n -= 8, x += 8, y += 8)
+        _mm256_storeu_ps(y, exp_scaled(x, vneg_m, vinv));
+    if (n != 0) {
+        const __m256i vmask = tail_mask(n);
+        _mm256_maskstore_ps(
+            y, vmask,
+            _mm256_mul_ps(exp_minus_max(_mm256_maskload_ps(x, vmask), vneg_m),
+                          vinv));
+    }
+}
+
 static void softmax_f32_avx2(const float *x, float *y, size_t rows,
                              size_t n, size_t x_stride, size_t y_stride,
                              unsigned flags)
@@ -232,6 +318,14 @@ static void softmax_f32_avx2(const float *x, float *y, size_t rows,
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
         float *yr = y + row * y_stride;
+        if (n >= SOFTMAX_ONLINE_MIN) {
+            float m;
+            const double sum = online_max_sum(xr, n, flags, &m);
+            exp_scale_store(xr, yr, n, m,
+                            sum == 0.0 ? 0.0f : (float)(1.0 / sum),
+                            n >= SOFTMAX_STREAM_MIN);
+            continue;
+        }
         const float m = row_max(xr, n, flags);
         const double sum = exp_sum_store(xr, yr, n, m);
         scale(yr, n, sum == 0.0 ? 0.0f : (float)(1.0 / sum));
@@ -245,8 +339,14 @@ static void log_softmax_f32_avx2(const float *x, float *y, size_t rows,
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
         float *yr = y + row * y_stride;
-        const float m = row_max(xr, n, flags);
-        const double sum = exp_sum_only(xr, n, m);
+        float m;
+        double sum;
+        if (n >= SOFTMAX_ONLINE_MIN) {
+            sum = online_max_sum(xr, n, flags, &m);
+        } else {
+            m = row_max(xr, n, flags);
+            sum = exp_sum_only(xr, n, m);
+        }
         log_store(xr, yr, n, m, sum == 0.0 ? 0.0 : log(sum));
     }
 }

@@ -69,6 +69,15 @@ SIMDNN_INTERNAL extern const struct softmax_ops softmax_ops_neon;
  * is flushed to +0 (2^n would be subnormal there). */
 #define SOFTMAX_CUTOFF -0x1.5D58A0p+6f
 
+/* Rows of at least SOFTMAX_ONLINE_MIN elements take the two-pass form
+ * (scalar.c, "Long rows"): max and sum in one read, chunk by chunk, then
+ * exp and scale in a second. Chunks of SOFTMAX_ONLINE_CHUNK floats (8 KB)
+ * are read twice from L1 in the first pass. From SOFTMAX_STREAM_MIN the
+ * SIMD units write the second pass with non-temporal stores. */
+#define SOFTMAX_ONLINE_MIN ((size_t)1 << 17)
+#define SOFTMAX_ONLINE_CHUNK ((size_t)2048)
+#define SOFTMAX_STREAM_MIN ((size_t)1 << 22)
+
 /* Elements of one float block sum before it is folded into double (per
  * lane: the SIMD units sum this many vectors in float, then convert). */
 #define SOFTMAX_SUM_BLOCK 4
