@@ -3,14 +3,16 @@
 #   make test    every test configuration (native, ASan+UBSan, AVX-512
 #                through SIMDe, aarch64 under qemu, valgrind, TSan), each
 #                in its own directory under build/; one summary at the end
-#   make bench   the benchmark report (Release build in build/)
+#   make bench   the benchmark report (scripts/bench.sh: Release build in
+#                build/bench, report folder under bench-out/)
 #
 # Both first check the Debian packages they need (scripts/deps.sh installs
 # the missing ones when run as root, or prints the exact command).
 #
 # Knobs: JOBS=2 (parallel compile and ctest jobs; the reference machine has
 # two cores), CONFIGS="native asan" (a subset of the test configurations),
-# SIMDNN_DEPS=skip (do not check packages).
+# SIMDNN_DEPS=skip (do not check packages), BENCH_ARGS="--full" (options of
+# scripts/bench.sh).
 
 JOBS ?= 2
 CONFIGS ?=
@@ -21,18 +23,18 @@ export JOBS
 all: test
 
 help:
-	@sed -n '3,14p' Makefile
+	@sed -n '3,16p' Makefile
 
 deps:
-	@scripts/deps.sh test
+	@bash scripts/deps.sh test
 
 test:
-	@scripts/deps.sh test
-	@SIMDNN_CONFIGS="$(CONFIGS)" scripts/test.sh
+	@bash scripts/deps.sh test
+	@SIMDNN_CONFIGS="$(CONFIGS)" bash scripts/test.sh
 
 bench:
-	@scripts/deps.sh bench
-	@scripts/bench.sh
+	@bash scripts/deps.sh bench
+	@bash scripts/bench.sh $(BENCH_ARGS)
 
 # Reformats the files of the tree that .clang-format governs.
 format:

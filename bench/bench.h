@@ -27,6 +27,7 @@ namespace sbench {
 enum class Op {
     kSoftmax,
     kLogSoftmax,
+    kSoftmaxAxis,
     kPosencTable,
     kPosencAdd,
     kRope,
@@ -46,8 +47,9 @@ struct Case {
     std::string shape;    // "1x32000", "32x64x56x56", ...
     size_t elements = 0;  // elements produced per call: the ns/element unit
 
-    // Dimensions (softmax: rows, n; batch norm: n, c, spatial, layout).
-    size_t rows = 0, n = 0, c = 0, spatial = 0;
+    // Dimensions (softmax: rows, n; general-axis softmax: rows = outer,
+    // n = axis, inner; batch norm: n, c, spatial, layout).
+    size_t rows = 0, n = 0, inner = 1, c = 0, spatial = 0;
     simdnn_layout layout = SIMDNN_NCHW;
 
     std::vector<size_t> buffer_floats;  // sizes of the buffers of one set

@@ -491,6 +491,12 @@ std::string cpu_flags()
         "avx512_fp16", "amx_tile", "asimd",  "asimdhp",   "sve",
         "sve2",     "fphp",     nullptr};
     std::string flags = cpu_flag_line(), out;
+#if defined(__aarch64__)
+    // Under qemu-user, /proc/cpuinfo is the x86 host's.
+    if (flags.find(" sse2 ") != std::string::npos)
+        return "unknown (/proc/cpuinfo is an x86 host's: emulated "
+               "aarch64, timings mean nothing)";
+#endif
     for (int i = 0; wanted[i]; i++)
         if (flags.find(std::string(" ") + wanted[i] + " ") !=
             std::string::npos)
@@ -671,8 +677,11 @@ int main(int argc, char **argv)
         std::string base = std::string(simdnn_family_name(k->family)) + "/" +
                            k->op_name + "/" + k->shape + "/";
         auto reg = [&](const std::string &column, auto fn) {
+            // CPU time (Google Benchmark's default) rather than wall time:
+            // on a shared machine it leaves out the time the thread was
+            // descheduled; both are in the JSON, and the report warns when
+            // they differ.
             benchmark::RegisterBenchmark((base + column).c_str(), fn)
-                ->UseRealTime()
                 ->Unit(benchmark::kMicrosecond);
         };
         for (simdnn_isa isa : arch_isas())

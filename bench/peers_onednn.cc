@@ -1,5 +1,6 @@
 // oneDNN (Debian's libdnnl-dev) as a peer column: softmax and log-softmax
-// forward over rows (axis 1 of a rows x n tensor), batch-norm inference
+// forward over rows (axis 1 of a rows x n tensor), the general-axis
+// softmax (axis 1 of outer x axis x inner), batch-norm inference
 // (use_global_stats) and training forward (statistics computed), both with
 // scale and shift, in NCHW and NHWC. One thread (omp_set_num_threads(1)),
 // like simdnn. Each case's primitive is created once and executed on every
@@ -41,9 +42,19 @@ std::unique_ptr<PeerRunner> make_softmax(const Case &k,
                                          std::vector<Set> &sets)
 {
     auto r = std::make_unique<OnednnRunner>();
-    memory::desc md({memory::dim(k.rows), memory::dim(k.n)},
-                    memory::data_type::f32, memory::format_tag::ab);
-    if (k.op == Op::kSoftmax) {
+    // Rows are a rows x n tensor (softmax over axis 1); the general-axis
+    // form is outer x axis x inner, again over axis 1.
+    memory::desc md = k.op == Op::kSoftmaxAxis
+                          ? memory::desc({memory::dim(k.rows),
+                                          memory::dim(k.n),
+                                          memory::dim(k.inner)},
+                                         memory::data_type::f32,
+                                         memory::format_tag::abc)
+                          : memory::desc({memory::dim(k.rows),
+                                          memory::dim(k.n)},
+                                         memory::data_type::f32,
+                                         memory::format_tag::ab);
+    if (k.op != Op::kLogSoftmax) {
         dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, md,
                                       1);
         r->prim = dnnl::softmax_forward(
@@ -121,12 +132,14 @@ void add_onednn_peer(std::vector<Peer> &peers)
     p.name = "onednn";
     p.supports = [](const Case &k) {
         return k.op == Op::kSoftmax || k.op == Op::kLogSoftmax ||
-               k.op == Op::kBnInference || k.op == Op::kBnTraining;
+               k.op == Op::kSoftmaxAxis || k.op == Op::kBnInference ||
+               k.op == Op::kBnTraining;
     };
     p.make = [](const Case &k, std::vector<Set> &sets,
                 std::string *why) -> std::unique_ptr<PeerRunner> {
         try {
-            if (k.op == Op::kSoftmax || k.op == Op::kLogSoftmax)
+            if (k.op == Op::kSoftmax || k.op == Op::kLogSoftmax ||
+                k.op == Op::kSoftmaxAxis)
                 return make_softmax(k, sets);
             return make_batchnorm(k, sets);
         } catch (const dnnl::error &e) {

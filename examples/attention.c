@@ -141,8 +141,8 @@ int main(void)
            "softmax on %s; max |P - naive| %.2e, max |O - naive| %.2e, "
            "padding row all zero: %s\n",
            T, P0, P0 + T - 1, D,
-           simdnn_isa_name(simdnn_family_isa(SIMDNN_FAMILY_SOFTMAX)),
-           worst_p, worst_o, o[PAD_ROW][0] == 0.0f ? "yes" : "no");
+           simdnn_isa_name(simdnn_family_isa(SIMDNN_FAMILY_SOFTMAX)), worst_p,
+           worst_o, o[PAD_ROW][0] == 0.0f ? "yes" : "no");
     printf("%s\n", bad ? "FAILED" : "ok");
     return bad != 0;
 }

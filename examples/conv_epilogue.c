@@ -71,8 +71,7 @@ int main(void)
                             if (sy < 0 || sy >= H || sx < 0 || sx >= W)
                                 continue;
                             for (int i = 0; i < CIN; i++)
-                                acc += in[n][sy][sx][i] *
-                                       weight[c][ky][kx][i];
+                                acc += in[n][sy][sx][i] * weight[c][ky][kx][i];
                         }
                     act[n][y][x][c] = acc;
                 }

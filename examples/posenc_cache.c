@@ -51,11 +51,10 @@ static int cache_reserve(posenc_cache *cache, size_t positions)
     }
     /* Only the new rows: positions [rows, capacity). */
     size_t first = cache->rows;
-    if (simdnn_posenc_table_f32(cache->rows_data + first * cache->d_model,
-                                capacity - first, cache->d_model,
-                                cache->d_model, first,
-                                SIMDNN_POSENC_DEFAULT_BASE,
-                                SIMDNN_POSENC_INTERLEAVED) != SIMDNN_SUCCESS)
+    if (simdnn_posenc_table_f32(
+            cache->rows_data + first * cache->d_model, capacity - first,
+            cache->d_model, cache->d_model, first, SIMDNN_POSENC_DEFAULT_BASE,
+            SIMDNN_POSENC_INTERLEAVED) != SIMDNN_SUCCESS)
         return -1;
     cache->rows = capacity;
     cache->fills++;
@@ -106,8 +105,8 @@ int main(void)
             double w = pow(SIMDNN_POSENC_DEFAULT_BASE, -2.0 * k / D_MODEL);
             double a = (double)p * w;
             worst = max_of(worst, fabs(cache_row(&cache, p)[2 * k] - sin(a)));
-            worst = max_of(worst,
-                           fabs(cache_row(&cache, p)[2 * k + 1] - cos(a)));
+            worst =
+                max_of(worst, fabs(cache_row(&cache, p)[2 * k + 1] - cos(a)));
         }
     if (worst > 5.96e-8)
         bad++;
@@ -116,16 +115,16 @@ int main(void)
             if (embed[t][j] != token[t][j] + cache_row(&cache, t)[j])
                 bad++;
 
-    printf("posenc cache: context %d, d_model %d, grew to %zu rows in %d "
-           "fills on %s; bitwise equal to one call: %s; max error %.2e "
-           "(bound 5.96e-08)\n",
-           CONTEXT, D_MODEL, cache.rows, cache.fills,
-           simdnn_isa_name(simdnn_family_isa(SIMDNN_FAMILY_POSENC)),
-           memcmp(once, cache.rows_data,
-                  cache.rows * D_MODEL * sizeof(float)) == 0
-               ? "yes"
-               : "no",
-           worst);
+    printf(
+        "posenc cache: context %d, d_model %d, grew to %zu rows in %d "
+        "fills on %s; bitwise equal to one call: %s; max error %.2e "
+        "(bound 5.96e-08)\n",
+        CONTEXT, D_MODEL, cache.rows, cache.fills,
+        simdnn_isa_name(simdnn_family_isa(SIMDNN_FAMILY_POSENC)),
+        memcmp(once, cache.rows_data, cache.rows * D_MODEL * sizeof(float)) == 0
+            ? "yes"
+            : "no",
+        worst);
     free(once);
     free(cache.rows_data);
     printf("%s\n", bad ? "FAILED" : "ok");

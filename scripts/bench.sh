@@ -124,14 +124,13 @@ echo "   $cmd"
 # Progress: the median line of each benchmark and every skip, numbered;
 # the whole console output goes to console.log.
 "$BENCH" "${args[@]}" 2>&1 | tee "$out/console.log" | awk -v total="$total" '
-    /_median/ { n++; sub(/\/real_time_median/, "", $1); per = "";
+    /_median/ { n++; sub(/_median/, "", $1); per = "";
                 for (i = 4; i <= NF; i++)
                     if ($i ~ /^per_element=/) per = substr($i, 13);
-                printf "[%d/%d] %s %s %s (%s/element)\n", n, total, $1, $2,
-                       $3, per;
+                printf "[%d/%d] %s cpu %s %s (%s/element)\n", n, total,
+                       $1, $4, $5, per;
                 fflush(); next }
-    /ERROR OCCURRED/ { sub(/\/real_time/, "", $1);
-                       if (seen[$1]++) next;
+    /ERROR OCCURRED/ { if (seen[$1]++) next;
                        n++; printf "[%d/%d] %s\n", n, total, $0; fflush();
                        next }
     /^simdnn-bench:|WARNING|Failed to match|[Ee]rror/ { print; fflush() }'

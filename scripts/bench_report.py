@@ -30,6 +30,7 @@ FLOOR_NOTES = {
     "softmax": "read x twice, write y once (the maximum and the sum must "
     "be known before the first output)",
     "log_softmax": "read x twice, write y once",
+    "softmax_axis": "read x twice, write y once",
     "table": "write the table once (streaming stores out of cache)",
     "add": "read and write the embedding once, in place",
     "rope": "read and write the tensor once, in place",
@@ -56,6 +57,7 @@ class Result:
         self.error = None
         self.counters = {}
         self.cv = None  # coefficient of variation of the repetitions
+        self.wall_over_cpu = None  # > 1: the thread was descheduled
 
     @property
     def ns_per_el(self):
@@ -79,10 +81,6 @@ class Case:
     @property
     def key(self):
         return (self.family, self.op, self.shape)
-
-    @property
-    def name(self):
-        return "%s %s" % (self.op, self.shape)
 
     def ns(self, column):
         cell = self.cells.get(column)
@@ -108,9 +106,6 @@ class Case:
         vals = [(c, self.ns(c)) for c in PEER_COLUMNS
                 if self.ns(c) is not None]
         return min(vals, key=lambda cv: cv[1]) if vals else None
-
-    def op_kind(self):
-        return self.op.split("_")[0] if self.family != "softmax" else self.op
 
 
 def median(values):
@@ -160,7 +155,9 @@ def load(path):
             cell.error = b.get("error_message", "error")
             continue
         scale = TIME_SCALE.get(b.get("time_unit", "ns"), 1.0)
-        t_ns = b["real_time"] * scale
+        # CPU time of the benchmark thread (see main.cc); real_time is the
+        # wall clock, used only to detect a busy machine.
+        t_ns = b["cpu_time"] * scale
         elements = b.get("elements")
         if elements:
             cell.elements = elements
@@ -176,9 +173,11 @@ def load(path):
         run_type = b.get("run_type", "iteration")
         if run_type == "aggregate":
             if b.get("aggregate_name") == "cv":
-                cell.cv = b["real_time"]
+                cell.cv = b["cpu_time"]
             if b.get("aggregate_name") == "median":
                 cell.median_ns = t_ns
+                if b["cpu_time"] > 0:
+                    cell.wall_over_cpu = b["real_time"] / b["cpu_time"]
                 for k in ("dram_floor_frac", "bytes_per_second",
                           "items_per_second"):
                     if k in b:
@@ -190,6 +189,10 @@ def load(path):
                 if k in b:
                     cell.counters.setdefault(k + "_all", []).append(b[k])
     out = [cases[k] for k in order]
+    ratios = [c.wall_over_cpu for k in out for c in k.cells.values()
+              if c.wall_over_cpu]
+    if ratios:
+        context["_wall_over_cpu"] = median(ratios)
     for case in out:
         for cell in case.cells.values():
             for k in list(cell.counters):
@@ -334,6 +337,12 @@ def warnings_for(context):
     if context.get("avx512_via_simde", "no").startswith("yes"):
         w.append("WARNING: the AVX-512 kernels are built against SIMDe "
                  "(emulated with AVX2): their times mean nothing.")
+    woc = context.get("_wall_over_cpu")
+    if woc and woc > 1.05:
+        w.append("WARNING: wall time exceeded CPU time by %.0f%% (median "
+                 "over the cells): the benchmark thread was descheduled "
+                 "that often by other work. The tables use CPU time."
+                 % (100 * (woc - 1)))
     load_avg = context.get("load_avg") or []
     ncpu = context.get("num_cpus") or 1
     if load_avg and load_avg[0] > 0.5 * ncpu:
@@ -595,7 +604,10 @@ def write_report(context, cases, out_dir, title, command, notes="",
                    f.read().rstrip(), "```"]
     md += ["", "## How to read the tables", "",
            "- Times are medians of the repetitions, in nanoseconds per "
-           "element (the elements one call produces), single thread.",
+           "element (the elements one call produces), single thread, "
+           "CPU time of the benchmark thread (equal to wall time on a "
+           "quiet machine; on a shared one it leaves out the time the "
+           "thread was descheduled; the JSON holds both).",
            "- `[L1]`, `[L2]`, `[L3]`, `[DRAM]`: where the case's working "
            "set (inputs plus outputs of one call) lives. DRAM cases rotate "
            "through enough copies of their buffers to cover 4x the L3, so "
@@ -623,6 +635,32 @@ def write_report(context, cases, out_dir, title, command, notes="",
                  summary]
         md += ["## %s" % fam, "", render_table(header, rows, True), "",
                summary, ""]
+    drows = []
+    for k in cases:
+        best = k.simdnn_best()
+        if k.residency != "DRAM" or not best:
+            continue
+        cell = k.cells[best[0]]
+        frac = cell.counters.get("dram_floor_frac")
+        floor = k.floor()
+        ffrac = k.cells[floor[0]].counters.get("dram_floor_frac") \
+            if floor else None
+        bps = cell.counters.get("bytes_per_second")
+        drows.append(["%s %s" % (k.op, k.shape), best[0],
+                      "%.1f" % (bps / 1e9) if bps else "-",
+                      fmt_pct(100 * frac) if frac else "-",
+                      fmt_pct(100 * ffrac) if ffrac else "-"])
+    if drows:
+        header = ["DRAM case", "fastest ISA", "GB/s (unique bytes)",
+                  "% of probe floor", "floor loop: % of probe floor"]
+        md += ["## DRAM cases against the startup memory probe", "",
+               "The probe (machine section) measures read, streaming-write "
+               "and streaming-copy bandwidth on buffers of 4x the L3; a "
+               "case's probe floor is its floor traffic at those rates. "
+               "The last column shows how close the case's own floor loop "
+               "gets to it (above 100%: the L3 still held part of the "
+               "data).", "", render_table(header, drows, True, left=2),
+               ""]
     trows = target_rows(cases)
     if trows:
         header = ["issue", "target", "bound", "verdict",
@@ -717,6 +755,13 @@ def _panel_series(ptitle, pcases):
         if ptitle.startswith("batch norm"):
             series.append((op, "--" if op.endswith("nhwc") else "-", "o",
                            sel))
+        elif ptitle.startswith("softmax") and op == "softmax_axis":
+            series.append(("softmax_axis (1 x 21 x H*W)", ":", "s",
+                           [k for k in sel if _rows_of(k) == 1]))
+            for k in sel:
+                if _rows_of(k) > 1:
+                    series.append(("softmax_axis %s" % k.shape, "none", "P",
+                                   [k]))
         elif ptitle.startswith("softmax"):
             style = "--" if op.startswith("log") else "-"
             single = [k for k in sel if _rows_of(k) == 1]
@@ -748,7 +793,8 @@ def make_chart(cases, path, title):
     panels = []
     fams = dict(by_family(cases))
     if "softmax" in fams:
-        panels.append(("softmax (log-softmax dashed)", fams["softmax"]))
+        panels.append(("softmax (log-softmax dashed, general axis dotted)",
+                       fams["softmax"]))
     if "posenc" in fams:
         panels.append(("positional encodings", fams["posenc"]))
     if "batchnorm" in fams:

@@ -28,8 +28,8 @@ case "$profile" in
 test)
     # simde: the AVX-512 kernels under emulation; the aarch64 cross
     # toolchain, SLEEF for arm64 and qemu: the aarch64 configuration;
-    # valgrind: memcheck over the scalar and AVX2 suites; clang: an
-    # alternative compiler for the sanitizer builds.
+    # valgrind: memcheck over the scalar and AVX2 suites; clang: the
+    # ThreadSanitizer build.
     packages=("${common[@]}" libsimde-dev gcc-aarch64-linux-gnu
               g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
               qemu-user-static libsleef-dev:arm64 valgrind clang)

@@ -70,8 +70,7 @@ static void print_build(void)
 #if defined(__x86_64__) || defined(__i386__)
     printf("  avx2 flags      %s\n", SIMDNN_INFO_FLAGS_AVX2);
     printf("  avx512 flags    %s%s\n", SIMDNN_INFO_FLAGS_AVX512,
-           SIMDNN_INFO_SIMDE ? " (AVX-512 emulated by SIMDe: test build)"
-                             : "");
+           SIMDNN_INFO_SIMDE ? " (AVX-512 emulated by SIMDe: test build)" : "");
 #endif
     printf("  kernels         %s\n",
            SIMDNN_INFO_VARIANTS[0] ? SIMDNN_INFO_VARIANTS : "(none)");
@@ -123,8 +122,7 @@ static bool explain_family(const simdnn_cpu_features *cpu, simdnn_family f,
         reasons[isa] = why;
     }
     simdnn_isa actual = simdnn_family_isa(f);
-    printf("%s: using %s%s\n", simdnn_family_name(f),
-           simdnn_isa_name(actual),
+    printf("%s: using %s%s\n", simdnn_family_name(f), simdnn_isa_name(actual),
            actual == SIMDNN_ISA_AVX512 && cpu->avx512_emulated
                ? " (emulated by SIMDe)"
                : "");

@@ -228,9 +228,13 @@ SIMDNN_API simdnn_status simdnn_log_softmax_axis_f32(const float *x,
  *
  * The blocks are aligned to absolute positions, so a call over a range of
  * positions gives the same bits as the same rows of a call over a larger
- * range. No heap memory is used (about 40 KiB of stack). Tables of 4 MiB
- * or more with 32-byte aligned rows (64-byte with AVX-512) are written
- * with non-temporal stores: they bypass the caches.
+ * range. Calls use at most 48 KiB of stack; tables and fused adds of 32
+ * rows or more with d_model > 64 also allocate about 800 bytes per sin/cos
+ * pair of a row (6.5 MiB at d_model 16384) for the duration of the call,
+ * and run (more slowly, with the same results) without it if that
+ * allocation fails: these functions never return SIMDNN_OUT_OF_MEMORY.
+ * Tables of 4 MiB or more with 32-byte aligned rows (64-byte with
+ * AVX-512) are written with non-temporal stores: they bypass the caches.
  */
 typedef enum simdnn_posenc_layout {
     SIMDNN_POSENC_INTERLEAVED = 0,

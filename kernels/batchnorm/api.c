@@ -136,15 +136,6 @@ static bool use_planes(simdnn_layout layout, size_t spatial)
     return layout == SIMDNN_NCHW && spatial > 1;
 }
 
-/* Element `i` (0 <= i < n*spatial) of channel `ch`. */
-static float channel_element(const float *x, size_t c, size_t spatial,
-                             simdnn_layout layout, size_t ch, size_t i)
-{
-    if (layout == SIMDNN_NCHW)
-        return x[(i / spatial * c + ch) * spatial + i % spatial];
-    return x[i * c + ch];
-}
-
 /* The periodic extension of the map constants (batchnorm.h) for the
  * contiguous rows view. */
 static void extend(float *v, size_t cc)
@@ -169,19 +160,33 @@ static bool stream_output(const float *in, const float *out, size_t total)
     return in != out && total >= STREAM_BYTES / sizeof(float);
 }
 
-/* Step 1: k[j] for channels c0..c0+cc-1. */
+/* Step 1: k[j] for channels c0..c0+cc-1, the float nearest the mean of
+ * SHIFT_SAMPLES elements evenly spread over each channel (the same
+ * positions in every channel, so their offsets are computed once). */
 static void choose_shifts(const float *x, size_t c, size_t spatial,
                           simdnn_layout layout, size_t count, size_t c0,
                           size_t cc, float *k)
 {
     size_t samples = count < SHIFT_SAMPLES ? count : SHIFT_SAMPLES;
-    size_t step = count / samples;
+    size_t step = count / samples, at[SHIFT_SAMPLES];
+    for (size_t s = 0; s < samples; s++) {
+        size_t i = s * step + step / 2; /* element i of the channel */
+        at[s] = layout == SIMDNN_NCHW ? i / spatial * c * spatial + i % spatial
+                                      : i * c;
+    }
+    size_t channel_stride = layout == SIMDNN_NCHW ? spatial : 1;
+    double inv_samples = 1.0 / (double)samples;
     for (size_t j = 0; j < cc; j++) {
-        double sum = 0.0;
-        for (size_t s = 0; s < samples; s++)
-            sum += channel_element(x, c, spatial, layout, c0 + j,
-                                   s * step + step / 2);
-        k[j] = (float)(sum / (double)samples);
+        const float *xc = x + (c0 + j) * channel_stride;
+        double even = 0.0, odd = 0.0; /* two chains of additions */
+        size_t s = 0;
+        for (; s + 2 <= samples; s += 2) {
+            even += xc[at[s]];
+            odd += xc[at[s + 1]];
+        }
+        if (s < samples)
+            even += xc[at[s]];
+        k[j] = (float)((even + odd) * inv_samples);
     }
 }
 
@@ -219,12 +224,16 @@ simdnn_status simdnn_batchnorm_inference_f32(
                     (stream_output(x, y, total) ? BATCHNORM_STREAM : 0);
     float zero[CHUNK + BATCHNORM_PAD] = {0};
     float a[CHUNK + BATCHNORM_PAD], b[CHUNK + BATCHNORM_PAD];
+    double inv_std[CHUNK];
     for (size_t c0 = 0; c0 < c; c0 += CHUNK) {
         size_t cc = c - c0 < CHUNK ? c - c0 : CHUNK;
+        for (size_t j = 0; j < cc; j++)
+            inv_std[j] = (double)var[c0 + j] + (double)eps;
+        ops->inv_sqrt(inv_std, inv_std, cc);
         for (size_t j = 0; j < cc; j++) {
             double g = gamma ? gamma[c0 + j] : 1.0;
             double be = beta ? beta[c0 + j] : 0.0;
-            double scale = g / sqrt((double)var[c0 + j] + (double)eps);
+            double scale = g * inv_std[j];
             a[j] = (float)scale;
             b[j] = (float)(be - (double)mean[c0 + j] * scale);
         }
@@ -289,7 +298,8 @@ simdnn_status simdnn_batchnorm_training_f32(
     unsigned mode = (flags & SIMDNN_BATCHNORM_FUSE_RELU ? BATCHNORM_RELU : 0) |
                     (stream_output(x, y, total) ? BATCHNORM_STREAM : 0);
     size_t group = group_size(planes, count, 1);
-    double cnt = (double)count, mom = momentum;
+    double cnt = (double)count, inv_cnt = 1.0 / cnt, mom = momentum;
+    double unbias = count > 1 ? cnt / (cnt - 1.0) : 1.0;
     float k[CHUNK], m[CHUNK + BATCHNORM_PAD], a[CHUNK + BATCHNORM_PAD];
     float b[CHUNK + BATCHNORM_PAD];
     double s1[CHUNK], s2[CHUNK];
@@ -304,26 +314,31 @@ simdnn_status simdnn_batchnorm_training_f32(
         else
             ops->moments_rows(x + c0, count, cc, c, k, s1, s2);
 
-        /* Step 3, the running averages, and the folding of step 4. */
+        /* Step 3 and the running averages; s1 becomes the mean and s2
+         * var + eps, then 1/sqrt(var + eps) for the folding of step 4. */
         for (size_t j = 0; j < cc; j++) {
-            double off = s1[j] / cnt;
+            double off = s1[j] * inv_cnt;
             double mu = (double)k[j] + off;
-            double v = s2[j] / cnt - off * off;
+            double v = s2[j] * inv_cnt - off * off;
             if (!(v > 0.0))
                 v = v == v ? 0.0 : v;
             batch_mean[c0 + j] = (float)mu;
             batch_var[c0 + j] = (float)v;
             if (running_mean != NULL) {
-                double unbiased = count > 1 ? v * cnt / (cnt - 1.0) : v;
                 running_mean[c0 + j] =
                     (float)(mom * running_mean[c0 + j] + (1.0 - mom) * mu);
                 running_var[c0 + j] =
                     (float)(mom * running_var[c0 + j] +
-                            (1.0 - mom) * unbiased);
+                            (1.0 - mom) * (v * unbias));
             }
+            s1[j] = mu;
+            s2[j] = v + (double)eps;
+        }
+        ops->inv_sqrt(s2, s2, cc);
+        for (size_t j = 0; j < cc; j++) {
             double g = gamma ? gamma[c0 + j] : 1.0;
             double be = beta ? beta[c0 + j] : 0.0;
-            double scale = g / sqrt(v + (double)eps);
+            double mu = s1[j], scale = g * s2[j];
             float hi = (float)mu;
             m[j] = hi;
             a[j] = (float)scale;
@@ -381,10 +396,10 @@ simdnn_status simdnn_batchnorm_backward_f32(
     bool planes = use_planes(layout, spatial);
     unsigned mode = stream_output(dy, dx, total) ? BATCHNORM_STREAM : 0;
     size_t group = group_size(planes, count, 2);
-    double cnt = (double)count;
+    double inv_cnt = 1.0 / (double)count;
     float m[CHUNK + BATCHNORM_PAD], p[CHUNK + BATCHNORM_PAD];
     float q[CHUNK + BATCHNORM_PAD], r[CHUNK + BATCHNORM_PAD];
-    double s1[CHUNK], s2[CHUNK];
+    double s1[CHUNK], s2[CHUNK], inv_std[CHUNK];
     for (size_t c0 = 0; c0 < c; c0 += group) {
         size_t cc = c - c0 < group ? c - c0 : group;
         for (size_t j = 0; j < cc; j++)
@@ -396,17 +411,19 @@ simdnn_status simdnn_batchnorm_backward_f32(
                               c * spatial, cc, spatial, m, s1, s2);
         else
             ops->dsums_rows(x + c0, dy + c0, count, cc, c, m, s1, s2);
+        for (size_t j = 0; j < cc; j++)
+            inv_std[j] = (double)var[c0 + j] + (double)eps;
+        ops->inv_sqrt(inv_std, inv_std, cc);
         for (size_t j = 0; j < cc; j++) {
-            double inv_std = 1.0 / sqrt((double)var[c0 + j] + (double)eps);
-            double db = s1[j], dg = s2[j] * inv_std;
+            double db = s1[j], dg = s2[j] * inv_std[j];
             if (dbeta != NULL)
                 dbeta[c0 + j] = (float)db;
             if (dgamma != NULL)
                 dgamma[c0 + j] = (float)dg;
-            double pj = (gamma ? gamma[c0 + j] : 1.0) * inv_std;
+            double pj = (gamma ? gamma[c0 + j] : 1.0) * inv_std[j];
             p[j] = (float)pj;
-            q[j] = (float)(-pj * inv_std * dg / cnt);
-            r[j] = (float)(-pj * db / cnt);
+            q[j] = (float)(-pj * inv_std[j] * dg * inv_cnt);
+            r[j] = (float)(-pj * db * inv_cnt);
         }
 
         if (planes) {

@@ -19,6 +19,7 @@
  *   walk stays within L1/L2.
  */
 #include <immintrin.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -577,6 +578,21 @@ static void dsums_rows_avx2(const float *x, const float *dy, size_t rows,
     reduce_rows(x, dy, rows, channels, stride, m, s1, s2, true);
 }
 
+/* ---- the folding's square roots ---- */
+
+#define DLANES (LANES / 2)
+
+static void inv_sqrt_avx2(const double *t, double *r, size_t count)
+{
+    const __m256d vone = _mm256_set1_pd(1.0);
+    size_t j = 0;
+    for (; j + DLANES <= count; j += DLANES)
+        _mm256_storeu_pd(r + j, _mm256_div_pd(vone, _mm256_sqrt_pd(
+                                                  _mm256_loadu_pd(t + j))));
+    for (; j < count; j++)
+        r[j] = 1.0 / sqrt(t[j]); /* the same correctly rounded operations */
+}
+
 const struct batchnorm_ops batchnorm_ops_avx2 = {
     .apply_planes = apply_planes_avx2,
     .apply_rows = apply_rows_avx2,
@@ -586,4 +602,5 @@ const struct batchnorm_ops batchnorm_ops_avx2 = {
     .dsums_rows = dsums_rows_avx2,
     .dapply_planes = dapply_planes_avx2,
     .dapply_rows = dapply_rows_avx2,
+    .inv_sqrt = inv_sqrt_avx2,
 };

@@ -20,6 +20,8 @@
 #else
 #include <immintrin.h>
 #endif
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "batchnorm/batchnorm.h"
@@ -36,6 +38,29 @@ BN_INLINE __mmask16 tail_mask(size_t rem)
 
 /* ---- steps 4 and 5 (dx): elementwise maps ---- */
 
+/* Streaming stores need this alignment. */
+#define ALIGN_BYTES 64
+
+/* Lanes below rem from lo, the others from hi. */
+BN_INLINE __m512 blend_lanes(__m512 lo, __m512 hi, size_t rem)
+{
+    return _mm512_mask_blend_ps(tail_mask(rem), hi, lo);
+}
+
+BN_INLINE void store_vec(float *p, __m512 v, bool stream)
+{
+    if (stream)
+        _mm512_stream_ps(p, v);
+    else
+        _mm512_storeu_ps(p, v);
+}
+
+/* Floats from p to the next ALIGN_BYTES boundary (p is float aligned). */
+BN_INLINE size_t to_aligned(const float *p)
+{
+    return ((0 - (uintptr_t)p) & (ALIGN_BYTES - 1)) / sizeof(float);
+}
+
 /*
  * One vector of output. grad = false: y = fma(x - m, a, b), ReLU when relu
  * (max(0, y) keeps NaN, as the scalar kernel). grad = true (dx):
@@ -51,48 +76,99 @@ BN_INLINE __m512 map_vec(__m512 vx, __m512 vdy, __m512 vm, __m512 va,
     return relu ? _mm512_max_ps(_mm512_setzero_ps(), vy) : vy;
 }
 
-/* `len` contiguous elements sharing one channel's constants. */
-BN_INLINE void map_span(const float *x, const float *dy, float *y,
-                        size_t len, __m512 vm, __m512 va, __m512 vb,
-                        __m512 vr, bool relu, bool grad)
+/* The constants of one vector, and the vector at offset `at`. */
+struct consts {
+    __m512 m, a, b, r;
+};
+
+BN_INLINE void map_one(const float *x, const float *dy, float *y,
+                       size_t at, const struct consts *k, bool relu,
+                       bool grad, bool stream)
 {
-    __m512 vdy0 = _mm512_setzero_ps(), vdy1 = vdy0, vdy2 = vdy0,
-           vdy3 = vdy0;
-    size_t i = 0;
-    for (; i + 4 * LANES <= len; i += 4 * LANES) {
-        __m512 vx0 = _mm512_loadu_ps(x + i);
-        __m512 vx1 = _mm512_loadu_ps(x + i + LANES);
-        __m512 vx2 = _mm512_loadu_ps(x + i + 2 * LANES);
-        __m512 vx3 = _mm512_loadu_ps(x + i + 3 * LANES);
-        if (grad) {
-            vdy0 = _mm512_loadu_ps(dy + i);
-            vdy1 = _mm512_loadu_ps(dy + i + LANES);
-            vdy2 = _mm512_loadu_ps(dy + i + 2 * LANES);
-            vdy3 = _mm512_loadu_ps(dy + i + 3 * LANES);
+    __m512 vdy = grad ? _mm512_loadu_ps(dy + at) : _mm512_setzero_ps();
+    store_vec(y + at,
+              map_vec(_mm512_loadu_ps(x + at), vdy, k->m, k->a, k->b, k->r,
+                      relu, grad),
+              stream);
+}
+
+BN_INLINE void map_part(const float *x, const float *dy, float *y,
+                        size_t at, size_t rem, const struct consts *k,
+                        bool relu, bool grad)
+{
+    __mmask16 vmask = tail_mask(rem);
+    __m512 vdy = grad ? _mm512_maskz_loadu_ps(vmask, dy + at)
+                      : _mm512_setzero_ps();
+    _mm512_mask_storeu_ps(y + at, vmask,
+                        map_vec(_mm512_maskz_loadu_ps(vmask, x + at), vdy, k->m,
+                                k->a, k->b, k->r, relu, grad));
+}
+
+BN_INLINE struct consts broadcast(const float *m, const float *a,
+                                  const float *b, const float *r, size_t c,
+                                  bool grad)
+{
+    struct consts k = {_mm512_set1_ps(m[c]), _mm512_set1_ps(a[c]),
+                       _mm512_set1_ps(b[c]),
+                       grad ? _mm512_set1_ps(r[c]) : _mm512_setzero_ps()};
+    return k;
+}
+
+/*
+ * Planes view, spatial >= LANES: one image's planes are walked as one flat
+ * array in whole vectors; a vector that straddles two planes takes its
+ * lanes' constants from both (blend), so the only partial vectors are the
+ * range's last and, when streaming, its first (up to the alignment).
+ */
+BN_INLINE void map_image(const float *x, const float *dy, float *y,
+                         size_t channels, size_t spatial, const float *m,
+                         const float *a, const float *b, const float *r,
+                         bool relu, bool grad, bool stream)
+{
+    size_t pos = 0, end = 0;
+    if (stream && to_aligned(y) != 0) {
+        struct consts k = broadcast(m, a, b, r, 0, grad);
+        pos = to_aligned(y); /* < LANES <= spatial */
+        map_part(x, dy, y, 0, pos, &k, relu, grad);
+    }
+    for (size_t c = 0; c < channels; c++) {
+        struct consts k = broadcast(m, a, b, r, c, grad);
+        end += spatial;
+        for (; pos + 4 * LANES <= end; pos += 4 * LANES) {
+            map_one(x, dy, y, pos, &k, relu, grad, stream);
+            map_one(x, dy, y, pos + LANES, &k, relu, grad, stream);
+            map_one(x, dy, y, pos + 2 * LANES, &k, relu, grad, stream);
+            map_one(x, dy, y, pos + 3 * LANES, &k, relu, grad, stream);
         }
-        _mm512_storeu_ps(y + i,
-                         map_vec(vx0, vdy0, vm, va, vb, vr, relu, grad));
-        _mm512_storeu_ps(y + i + LANES,
-                         map_vec(vx1, vdy1, vm, va, vb, vr, relu, grad));
-        _mm512_storeu_ps(y + i + 2 * LANES,
-                         map_vec(vx2, vdy2, vm, va, vb, vr, relu, grad));
-        _mm512_storeu_ps(y + i + 3 * LANES,
-                         map_vec(vx3, vdy3, vm, va, vb, vr, relu, grad));
+        for (; pos + LANES <= end; pos += LANES)
+            map_one(x, dy, y, pos, &k, relu, grad, stream);
+        if (pos == end)
+            continue;
+        if (c + 1 == channels) {
+            map_part(x, dy, y, pos, end - pos, &k, relu, grad);
+            pos = end;
+            continue;
+        }
+        struct consts next = broadcast(m, a, b, r, c + 1, grad);
+        struct consts both = {blend_lanes(k.m, next.m, end - pos),
+                              blend_lanes(k.a, next.a, end - pos),
+                              blend_lanes(k.b, next.b, end - pos),
+                              blend_lanes(k.r, next.r, end - pos)};
+        map_one(x, dy, y, pos, &both, relu, grad, stream);
+        pos += LANES;
     }
-    for (; i + LANES <= len; i += LANES) {
-        __m512 vx = _mm512_loadu_ps(x + i);
-        if (grad)
-            vdy0 = _mm512_loadu_ps(dy + i);
-        _mm512_storeu_ps(y + i,
-                         map_vec(vx, vdy0, vm, va, vb, vr, relu, grad));
-    }
-    if (i < len) {
-        __mmask16 vmask = tail_mask(len - i);
-        __m512 vx = _mm512_maskz_loadu_ps(vmask, x + i);
-        if (grad)
-            vdy0 = _mm512_maskz_loadu_ps(vmask, dy + i);
-        _mm512_mask_storeu_ps(y + i, vmask,
-                            map_vec(vx, vdy0, vm, va, vb, vr, relu, grad));
+}
+
+/* Planes view, spatial < LANES: each plane on its own, partial vectors. */
+BN_INLINE void map_small_planes(const float *x, const float *dy, float *y,
+                                size_t channels, size_t spatial,
+                                const float *m, const float *a,
+                                const float *b, const float *r, bool relu,
+                                bool grad)
+{
+    for (size_t c = 0; c < channels; c++) {
+        struct consts k = broadcast(m, a, b, r, c, grad);
+        map_part(x, dy, y, c * spatial, spatial, &k, relu, grad);
     }
 }
 
@@ -100,54 +176,115 @@ BN_INLINE void map_planes(const float *x, const float *dy, float *y,
                           size_t images, size_t image_stride,
                           size_t channels, size_t spatial, const float *m,
                           const float *a, const float *b, const float *r,
-                          bool relu, bool grad)
+                          bool relu, bool grad, bool stream)
 {
-    for (size_t i = 0; i < images; i++)
-        for (size_t c = 0; c < channels; c++) {
-            size_t at = i * image_stride + c * spatial;
-            map_span(x + at, grad ? dy + at : NULL, y + at, spatial,
-                     _mm512_set1_ps(m[c]), _mm512_set1_ps(a[c]),
-                     _mm512_set1_ps(b[c]),
-                     grad ? _mm512_set1_ps(r[c]) : _mm512_setzero_ps(),
-                     relu, grad);
-        }
+    for (size_t i = 0; i < images; i++) {
+        size_t at = i * image_stride;
+        const float *dyi = grad ? dy + at : NULL;
+        if (spatial >= LANES)
+            map_image(x + at, dyi, y + at, channels, spatial, m, a, b, r,
+                      relu, grad, stream);
+        else
+            map_small_planes(x + at, dyi, y + at, channels, spatial, m, a,
+                             b, r, relu, grad);
+    }
 }
 
-/* One row: channel j's constants come from the arrays. */
+/* The constants of the vector whose first lane is channel j. */
+BN_INLINE struct consts gather(const float *m, const float *a,
+                               const float *b, const float *r, size_t j,
+                               bool grad)
+{
+    struct consts k = {_mm512_loadu_ps(m + j), _mm512_loadu_ps(a + j),
+                       _mm512_loadu_ps(b + j),
+                       grad ? _mm512_loadu_ps(r + j) : _mm512_setzero_ps()};
+    return k;
+}
+
+BN_INLINE struct consts gather_part(const float *m, const float *a,
+                                    const float *b, const float *r,
+                                    size_t j, size_t rem, bool grad)
+{
+    __mmask16 vmask = tail_mask(rem);
+    struct consts k = {_mm512_maskz_loadu_ps(vmask, m + j),
+                       _mm512_maskz_loadu_ps(vmask, a + j),
+                       _mm512_maskz_loadu_ps(vmask, b + j),
+                       grad ? _mm512_maskz_loadu_ps(vmask, r + j)
+                            : _mm512_setzero_ps()};
+    return k;
+}
+
+/*
+ * Rows view with contiguous rows: the flat array in whole vectors, the
+ * constants of a vector starting at channel j loaded from the periodic
+ * extension (batchnorm.h), j advancing by the vector length modulo the
+ * channel count. No partial vector but the last (and the first when
+ * streaming), whatever the channel count.
+ */
+BN_INLINE void map_flat(const float *x, const float *dy, float *y,
+                        size_t len, size_t channels, const float *m,
+                        const float *a, const float *b, const float *r,
+                        bool relu, bool grad, bool stream)
+{
+    const size_t step1 = LANES % channels, step4 = 4 * LANES % channels;
+    size_t pos = 0, j = 0;
+    if (stream && to_aligned(y) != 0) {
+        size_t head = to_aligned(y) < len ? to_aligned(y) : len;
+        struct consts k = gather(m, a, b, r, 0, grad);
+        map_part(x, dy, y, 0, head, &k, relu, grad);
+        pos = head;
+        j = head % channels;
+    }
+    for (; pos + 4 * LANES <= len; pos += 4 * LANES) {
+        struct consts k0 = gather(m, a, b, r, j, grad);
+        struct consts k1 = gather(m, a, b, r, j + LANES, grad);
+        struct consts k2 = gather(m, a, b, r, j + 2 * LANES, grad);
+        struct consts k3 = gather(m, a, b, r, j + 3 * LANES, grad);
+        map_one(x, dy, y, pos, &k0, relu, grad, stream);
+        map_one(x, dy, y, pos + LANES, &k1, relu, grad, stream);
+        map_one(x, dy, y, pos + 2 * LANES, &k2, relu, grad, stream);
+        map_one(x, dy, y, pos + 3 * LANES, &k3, relu, grad, stream);
+        j += step4;
+        j -= j >= channels ? channels : 0;
+    }
+    for (; pos + LANES <= len; pos += LANES) {
+        struct consts k = gather(m, a, b, r, j, grad);
+        map_one(x, dy, y, pos, &k, relu, grad, stream);
+        j += step1;
+        j -= j >= channels ? channels : 0;
+    }
+    if (pos < len) {
+        struct consts k = gather(m, a, b, r, j, grad);
+        map_part(x, dy, y, pos, len - pos, &k, relu, grad);
+    }
+}
+
+/* Rows view, general stride: row by row, the constants from the arrays;
+ * streaming only when every row start is aligned. */
 BN_INLINE void map_rows(const float *x, const float *dy, float *y,
                         size_t rows, size_t channels, size_t stride,
                         const float *m, const float *a, const float *b,
-                        const float *r, bool relu, bool grad)
+                        const float *r, bool relu, bool grad, bool stream)
 {
+    if (stride == channels) {
+        map_flat(x, dy, y, rows * channels, channels, m, a, b, r, relu, grad,
+                 stream);
+        return;
+    }
+    stream = stream && to_aligned(y) == 0 &&
+             stride * sizeof(float) % ALIGN_BYTES == 0;
     size_t full = channels & ~(size_t)(LANES - 1);
-    __mmask16 vmask = tail_mask(channels - full);
-    __m512 vdy = _mm512_setzero_ps(), vr = vdy;
     for (size_t row = 0; row < rows; row++) {
-        const float *xr = x + row * stride;
-        const float *dyr = grad ? dy + row * stride : NULL;
-        float *yr = y + row * stride;
+        size_t at = row * stride;
+        const float *dyr = grad ? dy + at : NULL;
         size_t j = 0;
         for (; j < full; j += LANES) {
-            if (grad) {
-                vdy = _mm512_loadu_ps(dyr + j);
-                vr = _mm512_loadu_ps(r + j);
-            }
-            _mm512_storeu_ps(
-                yr + j, map_vec(_mm512_loadu_ps(xr + j), vdy,
-                                _mm512_loadu_ps(m + j), _mm512_loadu_ps(a + j),
-                                _mm512_loadu_ps(b + j), vr, relu, grad));
+            struct consts k = gather(m, a, b, r, j, grad);
+            map_one(x + at, dyr, y + at, j, &k, relu, grad, stream);
         }
         if (j < channels) {
-            if (grad) {
-                vdy = _mm512_maskz_loadu_ps(vmask, dyr + j);
-                vr = _mm512_maskz_loadu_ps(vmask, r + j);
-            }
-            _mm512_mask_storeu_ps(
-                yr + j, vmask,
-                map_vec(_mm512_maskz_loadu_ps(vmask, xr + j), vdy,
-                        _mm512_maskz_loadu_ps(vmask, m + j),
-                        _mm512_maskz_loadu_ps(vmask, a + j),
-                        _mm512_maskz_loadu_ps(vmask, b + j), vr, relu, grad));
+            struct consts k = gather_part(m, a, b, r, j, channels - j, grad);
+            map_part(x + at, dyr, y + at, j, channels - j, &k, relu, grad);
         }
     }
 }
@@ -155,44 +292,57 @@ BN_INLINE void map_rows(const float *x, const float *dy, float *y,
 static void apply_planes_avx512(const float *x, float *y, size_t images,
                               size_t image_stride, size_t channels,
                               size_t spatial, const float *m,
-                              const float *a, const float *b, bool relu)
+                              const float *a, const float *b, unsigned mode)
 {
-    if (relu)
+    bool stream = (mode & BATCHNORM_STREAM) != 0;
+    if (mode & BATCHNORM_RELU)
         map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
-                   a, b, NULL, true, false);
+                   a, b, NULL, true, false, stream);
     else
         map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
-                   a, b, NULL, false, false);
+                   a, b, NULL, false, false, stream);
+    if (stream)
+        _mm_sfence();
 }
 
 static void apply_rows_avx512(const float *x, float *y, size_t rows,
                             size_t channels, size_t stride, const float *m,
-                            const float *a, const float *b, bool relu)
+                            const float *a, const float *b, unsigned mode)
 {
-    if (relu)
+    bool stream = (mode & BATCHNORM_STREAM) != 0;
+    if (mode & BATCHNORM_RELU)
         map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, true,
-                 false);
+                 false, stream);
     else
         map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, false,
-                 false);
+                 false, stream);
+    if (stream)
+        _mm_sfence();
 }
 
 static void dapply_planes_avx512(const float *x, const float *dy, float *dx,
                                size_t images, size_t image_stride,
                                size_t channels, size_t spatial,
                                const float *m, const float *p,
-                               const float *q, const float *r)
+                               const float *q, const float *r, unsigned mode)
 {
+    bool stream = (mode & BATCHNORM_STREAM) != 0;
     map_planes(x, dy, dx, images, image_stride, channels, spatial, m, q, p,
-               r, false, true);
+               r, false, true, stream);
+    if (stream)
+        _mm_sfence();
 }
 
 static void dapply_rows_avx512(const float *x, const float *dy, float *dx,
                              size_t rows, size_t channels, size_t stride,
                              const float *m, const float *p, const float *q,
-                             const float *r)
+                             const float *r, unsigned mode)
 {
-    map_rows(x, dy, dx, rows, channels, stride, m, q, p, r, false, true);
+    bool stream = (mode & BATCHNORM_STREAM) != 0;
+    map_rows(x, dy, dx, rows, channels, stride, m, q, p, r, false, true,
+             stream);
+    if (stream)
+        _mm_sfence();
 }
 
 /* ---- steps 2 and 5 (sums): reductions ---- */
@@ -437,6 +587,21 @@ static void dsums_rows_avx512(const float *x, const float *dy, size_t rows,
     reduce_rows(x, dy, rows, channels, stride, m, s1, s2, true);
 }
 
+/* ---- the folding's square roots ---- */
+
+#define DLANES (LANES / 2)
+
+static void inv_sqrt_avx512(const double *t, double *r, size_t count)
+{
+    const __m512d vone = _mm512_set1_pd(1.0);
+    size_t j = 0;
+    for (; j + DLANES <= count; j += DLANES)
+        _mm512_storeu_pd(r + j, _mm512_div_pd(vone, _mm512_sqrt_pd(
+                                                  _mm512_loadu_pd(t + j))));
+    for (; j < count; j++)
+        r[j] = 1.0 / sqrt(t[j]); /* the same correctly rounded operations */
+}
+
 const struct batchnorm_ops batchnorm_ops_avx512 = {
     .apply_planes = apply_planes_avx512,
     .apply_rows = apply_rows_avx512,
@@ -446,4 +611,5 @@ const struct batchnorm_ops batchnorm_ops_avx512 = {
     .dsums_rows = dsums_rows_avx512,
     .dapply_planes = dapply_planes_avx512,
     .dapply_rows = dapply_rows_avx512,
+    .inv_sqrt = inv_sqrt_avx512,
 };

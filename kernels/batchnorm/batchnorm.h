@@ -92,6 +92,12 @@ struct batchnorm_ops {
                         size_t rows, size_t channels, size_t stride,
                         const float *m, const float *p, const float *q,
                         const float *r, unsigned mode);
+
+    /* r[j] = 1/sqrt(t[j]) in double, correctly rounded square root and
+     * division (the same bits on every ISA); r may equal t. The per-channel
+     * folding needs one per channel, and the divider is the bottleneck of
+     * the folding: vectors of doubles make it 2-4 times cheaper. */
+    void (*inv_sqrt)(const double *t, double *r, size_t count);
 };
 
 SIMDNN_INTERNAL extern const struct batchnorm_ops batchnorm_ops_scalar;

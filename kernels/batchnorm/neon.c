@@ -15,6 +15,8 @@
  *   view (4 channel vectors x 2 sums, plus shifts and loads) never spill.
  */
 #include <arm_neon.h>
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "batchnorm/batchnorm.h"
@@ -42,6 +44,29 @@ BN_INLINE void store_part(float *p, size_t n, float32x4_t v)
 
 /* ---- steps 4 and 5 (dx): elementwise maps ---- */
 
+/* No streaming stores on NEON (see the notes): the hint is ignored. */
+#define ALIGN_BYTES 16
+
+/* Lanes below rem from lo, the others from hi. */
+BN_INLINE float32x4_t blend_lanes(float32x4_t lo, float32x4_t hi, size_t rem)
+{
+    static const uint32_t lane[LANES] = {0, 1, 2, 3};
+    uint32x4_t vsel = vcltq_u32(vld1q_u32(lane), vdupq_n_u32((uint32_t)rem));
+    return vbslq_f32(vsel, lo, hi);
+}
+
+BN_INLINE void store_vec(float *p, float32x4_t v, bool stream)
+{
+    (void)stream;
+    vst1q_f32(p, v);
+}
+
+/* Floats from p to the next ALIGN_BYTES boundary (p is float aligned). */
+BN_INLINE size_t to_aligned(const float *p)
+{
+    return ((0 - (uintptr_t)p) & (ALIGN_BYTES - 1)) / sizeof(float);
+}
+
 /*
  * One vector of output. grad = false: y = fma(x - m, a, b), ReLU when relu
  * (max(0, y) keeps NaN, as the scalar kernel). grad = true (dx):
@@ -58,48 +83,99 @@ BN_INLINE float32x4_t map_vec(float32x4_t vx, float32x4_t vdy,
     return relu ? vmaxq_f32(vdupq_n_f32(0.0f), vy) : vy;
 }
 
-/* `len` contiguous elements sharing one channel's constants. */
-BN_INLINE void map_span(const float *x, const float *dy, float *y,
-                        size_t len, float32x4_t vm, float32x4_t va,
-                        float32x4_t vb, float32x4_t vr, bool relu, bool grad)
+/* The constants of one vector, and the vector at offset `at`. */
+struct consts {
+    float32x4_t m, a, b, r;
+};
+
+BN_INLINE void map_one(const float *x, const float *dy, float *y,
+                       size_t at, const struct consts *k, bool relu,
+                       bool grad, bool stream)
 {
-    float32x4_t vdy0 = vdupq_n_f32(0.0f), vdy1 = vdy0, vdy2 = vdy0,
-           vdy3 = vdy0;
-    size_t i = 0;
-    for (; i + 4 * LANES <= len; i += 4 * LANES) {
-        float32x4_t vx0 = vld1q_f32(x + i);
-        float32x4_t vx1 = vld1q_f32(x + i + LANES);
-        float32x4_t vx2 = vld1q_f32(x + i + 2 * LANES);
-        float32x4_t vx3 = vld1q_f32(x + i + 3 * LANES);
-        if (grad) {
-            vdy0 = vld1q_f32(dy + i);
-            vdy1 = vld1q_f32(dy + i + LANES);
-            vdy2 = vld1q_f32(dy + i + 2 * LANES);
-            vdy3 = vld1q_f32(dy + i + 3 * LANES);
+    float32x4_t vdy = grad ? vld1q_f32(dy + at) : vdupq_n_f32(0.0f);
+    store_vec(y + at,
+              map_vec(vld1q_f32(x + at), vdy, k->m, k->a, k->b, k->r,
+                      relu, grad),
+              stream);
+}
+
+BN_INLINE void map_part(const float *x, const float *dy, float *y,
+                        size_t at, size_t rem, const struct consts *k,
+                        bool relu, bool grad)
+{
+    size_t vrem = rem;
+    float32x4_t vdy = grad ? load_part(dy + at, vrem, vdupq_n_f32(0.0f))
+                      : vdupq_n_f32(0.0f);
+    store_part(y + at, vrem,
+               map_vec(load_part(x + at, vrem, vdupq_n_f32(0.0f)), vdy, k->m,
+                       k->a, k->b, k->r, relu, grad));
+}
+
+BN_INLINE struct consts broadcast(const float *m, const float *a,
+                                  const float *b, const float *r, size_t c,
+                                  bool grad)
+{
+    struct consts k = {vdupq_n_f32(m[c]), vdupq_n_f32(a[c]),
+                       vdupq_n_f32(b[c]),
+                       grad ? vdupq_n_f32(r[c]) : vdupq_n_f32(0.0f)};
+    return k;
+}
+
+/*
+ * Planes view, spatial >= LANES: one image's planes are walked as one flat
+ * array in whole vectors; a vector that straddles two planes takes its
+ * lanes' constants from both (blend), so the only partial vectors are the
+ * range's last and, when streaming, its first (up to the alignment).
+ */
+BN_INLINE void map_image(const float *x, const float *dy, float *y,
+                         size_t channels, size_t spatial, const float *m,
+                         const float *a, const float *b, const float *r,
+                         bool relu, bool grad, bool stream)
+{
+    size_t pos = 0, end = 0;
+    if (stream && to_aligned(y) != 0) {
+        struct consts k = broadcast(m, a, b, r, 0, grad);
+        pos = to_aligned(y); /* < LANES <= spatial */
+        map_part(x, dy, y, 0, pos, &k, relu, grad);
+    }
+    for (size_t c = 0; c < channels; c++) {
+        struct consts k = broadcast(m, a, b, r, c, grad);
+        end += spatial;
+        for (; pos + 4 * LANES <= end; pos += 4 * LANES) {
+            map_one(x, dy, y, pos, &k, relu, grad, stream);
+            map_one(x, dy, y, pos + LANES, &k, relu, grad, stream);
+            map_one(x, dy, y, pos + 2 * LANES, &k, relu, grad, stream);
+            map_one(x, dy, y, pos + 3 * LANES, &k, relu, grad, stream);
         }
-        vst1q_f32(y + i,
-                         map_vec(vx0, vdy0, vm, va, vb, vr, relu, grad));
-        vst1q_f32(y + i + LANES,
-                         map_vec(vx1, vdy1, vm, va, vb, vr, relu, grad));
-        vst1q_f32(y + i + 2 * LANES,
-                         map_vec(vx2, vdy2, vm, va, vb, vr, relu, grad));
-        vst1q_f32(y + i + 3 * LANES,
-                         map_vec(vx3, vdy3, vm, va, vb, vr, relu, grad));
+        for (; pos + LANES <= end; pos += LANES)
+            map_one(x, dy, y, pos, &k, relu, grad, stream);
+        if (pos == end)
+            continue;
+        if (c + 1 == channels) {
+            map_part(x, dy, y, pos, end - pos, &k, relu, grad);
+            pos = end;
+            continue;
+        }
+        struct consts next = broadcast(m, a, b, r, c + 1, grad);
+        struct consts both = {blend_lanes(k.m, next.m, end - pos),
+                              blend_lanes(k.a, next.a, end - pos),
+                              blend_lanes(k.b, next.b, end - pos),
+                              blend_lanes(k.r, next.r, end - pos)};
+        map_one(x, dy, y, pos, &both, relu, grad, stream);
+        pos += LANES;
     }
-    for (; i + LANES <= len; i += LANES) {
-        float32x4_t vx = vld1q_f32(x + i);
-        if (grad)
-            vdy0 = vld1q_f32(dy + i);
-        vst1q_f32(y + i,
-                         map_vec(vx, vdy0, vm, va, vb, vr, relu, grad));
-    }
-    if (i < len) {
-        size_t vrem = len - i;
-        float32x4_t vx = load_part(x + i, vrem, vdupq_n_f32(0.0f));
-        if (grad)
-            vdy0 = load_part(dy + i, vrem, vdupq_n_f32(0.0f));
-        store_part(y + i, vrem,
-                            map_vec(vx, vdy0, vm, va, vb, vr, relu, grad));
+}
+
+/* Planes view, spatial < LANES: each plane on its own, partial vectors. */
+BN_INLINE void map_small_planes(const float *x, const float *dy, float *y,
+                                size_t channels, size_t spatial,
+                                const float *m, const float *a,
+                                const float *b, const float *r, bool relu,
+                                bool grad)
+{
+    for (size_t c = 0; c < channels; c++) {
+        struct consts k = broadcast(m, a, b, r, c, grad);
+        map_part(x, dy, y, c * spatial, spatial, &k, relu, grad);
     }
 }
 
@@ -107,55 +183,115 @@ BN_INLINE void map_planes(const float *x, const float *dy, float *y,
                           size_t images, size_t image_stride,
                           size_t channels, size_t spatial, const float *m,
                           const float *a, const float *b, const float *r,
-                          bool relu, bool grad)
+                          bool relu, bool grad, bool stream)
 {
-    for (size_t i = 0; i < images; i++)
-        for (size_t c = 0; c < channels; c++) {
-            size_t at = i * image_stride + c * spatial;
-            map_span(x + at, grad ? dy + at : NULL, y + at, spatial,
-                     vdupq_n_f32(m[c]), vdupq_n_f32(a[c]),
-                     vdupq_n_f32(b[c]),
-                     grad ? vdupq_n_f32(r[c]) : vdupq_n_f32(0.0f),
-                     relu, grad);
-        }
+    for (size_t i = 0; i < images; i++) {
+        size_t at = i * image_stride;
+        const float *dyi = grad ? dy + at : NULL;
+        if (spatial >= LANES)
+            map_image(x + at, dyi, y + at, channels, spatial, m, a, b, r,
+                      relu, grad, stream);
+        else
+            map_small_planes(x + at, dyi, y + at, channels, spatial, m, a,
+                             b, r, relu, grad);
+    }
 }
 
-/* One row: channel j's constants come from the arrays. */
+/* The constants of the vector whose first lane is channel j. */
+BN_INLINE struct consts gather(const float *m, const float *a,
+                               const float *b, const float *r, size_t j,
+                               bool grad)
+{
+    struct consts k = {vld1q_f32(m + j), vld1q_f32(a + j),
+                       vld1q_f32(b + j),
+                       grad ? vld1q_f32(r + j) : vdupq_n_f32(0.0f)};
+    return k;
+}
+
+BN_INLINE struct consts gather_part(const float *m, const float *a,
+                                    const float *b, const float *r,
+                                    size_t j, size_t rem, bool grad)
+{
+    size_t vrem = rem;
+    struct consts k = {load_part(m + j, vrem, vdupq_n_f32(0.0f)),
+                       load_part(a + j, vrem, vdupq_n_f32(0.0f)),
+                       load_part(b + j, vrem, vdupq_n_f32(0.0f)),
+                       grad ? load_part(r + j, vrem, vdupq_n_f32(0.0f))
+                            : vdupq_n_f32(0.0f)};
+    return k;
+}
+
+/*
+ * Rows view with contiguous rows: the flat array in whole vectors, the
+ * constants of a vector starting at channel j loaded from the periodic
+ * extension (batchnorm.h), j advancing by the vector length modulo the
+ * channel count. No partial vector but the last (and the first when
+ * streaming), whatever the channel count.
+ */
+BN_INLINE void map_flat(const float *x, const float *dy, float *y,
+                        size_t len, size_t channels, const float *m,
+                        const float *a, const float *b, const float *r,
+                        bool relu, bool grad, bool stream)
+{
+    const size_t step1 = LANES % channels, step4 = 4 * LANES % channels;
+    size_t pos = 0, j = 0;
+    if (stream && to_aligned(y) != 0) {
+        size_t head = to_aligned(y) < len ? to_aligned(y) : len;
+        struct consts k = gather(m, a, b, r, 0, grad);
+        map_part(x, dy, y, 0, head, &k, relu, grad);
+        pos = head;
+        j = head % channels;
+    }
+    for (; pos + 4 * LANES <= len; pos += 4 * LANES) {
+        struct consts k0 = gather(m, a, b, r, j, grad);
+        struct consts k1 = gather(m, a, b, r, j + LANES, grad);
+        struct consts k2 = gather(m, a, b, r, j + 2 * LANES, grad);
+        struct consts k3 = gather(m, a, b, r, j + 3 * LANES, grad);
+        map_one(x, dy, y, pos, &k0, relu, grad, stream);
+        map_one(x, dy, y, pos + LANES, &k1, relu, grad, stream);
+        map_one(x, dy, y, pos + 2 * LANES, &k2, relu, grad, stream);
+        map_one(x, dy, y, pos + 3 * LANES, &k3, relu, grad, stream);
+        j += step4;
+        j -= j >= channels ? channels : 0;
+    }
+    for (; pos + LANES <= len; pos += LANES) {
+        struct consts k = gather(m, a, b, r, j, grad);
+        map_one(x, dy, y, pos, &k, relu, grad, stream);
+        j += step1;
+        j -= j >= channels ? channels : 0;
+    }
+    if (pos < len) {
+        struct consts k = gather(m, a, b, r, j, grad);
+        map_part(x, dy, y, pos, len - pos, &k, relu, grad);
+    }
+}
+
+/* Rows view, general stride: row by row, the constants from the arrays;
+ * streaming only when every row start is aligned. */
 BN_INLINE void map_rows(const float *x, const float *dy, float *y,
                         size_t rows, size_t channels, size_t stride,
                         const float *m, const float *a, const float *b,
-                        const float *r, bool relu, bool grad)
+                        const float *r, bool relu, bool grad, bool stream)
 {
+    if (stride == channels) {
+        map_flat(x, dy, y, rows * channels, channels, m, a, b, r, relu, grad,
+                 stream);
+        return;
+    }
+    stream = stream && to_aligned(y) == 0 &&
+             stride * sizeof(float) % ALIGN_BYTES == 0;
     size_t full = channels & ~(size_t)(LANES - 1);
-    size_t vrem = channels - full;
-    float32x4_t vdy = vdupq_n_f32(0.0f), vr = vdy;
     for (size_t row = 0; row < rows; row++) {
-        const float *xr = x + row * stride;
-        const float *dyr = grad ? dy + row * stride : NULL;
-        float *yr = y + row * stride;
+        size_t at = row * stride;
+        const float *dyr = grad ? dy + at : NULL;
         size_t j = 0;
         for (; j < full; j += LANES) {
-            if (grad) {
-                vdy = vld1q_f32(dyr + j);
-                vr = vld1q_f32(r + j);
-            }
-            vst1q_f32(
-                yr + j, map_vec(vld1q_f32(xr + j), vdy,
-                                vld1q_f32(m + j), vld1q_f32(a + j),
-                                vld1q_f32(b + j), vr, relu, grad));
+            struct consts k = gather(m, a, b, r, j, grad);
+            map_one(x + at, dyr, y + at, j, &k, relu, grad, stream);
         }
         if (j < channels) {
-            if (grad) {
-                vdy = load_part(dyr + j, vrem, vdupq_n_f32(0.0f));
-                vr = load_part(r + j, vrem, vdupq_n_f32(0.0f));
-            }
-            const float32x4_t vzero = vdupq_n_f32(0.0f);
-            store_part(yr + j, vrem,
-                       map_vec(load_part(xr + j, vrem, vzero), vdy,
-                               load_part(m + j, vrem, vzero),
-                               load_part(a + j, vrem, vzero),
-                               load_part(b + j, vrem, vzero), vr, relu,
-                               grad));
+            struct consts k = gather_part(m, a, b, r, j, channels - j, grad);
+            map_part(x + at, dyr, y + at, j, channels - j, &k, relu, grad);
         }
     }
 }
@@ -163,44 +299,49 @@ BN_INLINE void map_rows(const float *x, const float *dy, float *y,
 static void apply_planes_neon(const float *x, float *y, size_t images,
                               size_t image_stride, size_t channels,
                               size_t spatial, const float *m,
-                              const float *a, const float *b, bool relu)
+                              const float *a, const float *b, unsigned mode)
 {
-    if (relu)
+    bool stream = (mode & BATCHNORM_STREAM) != 0;
+    if (mode & BATCHNORM_RELU)
         map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
-                   a, b, NULL, true, false);
+                   a, b, NULL, true, false, stream);
     else
         map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
-                   a, b, NULL, false, false);
+                   a, b, NULL, false, false, stream);
 }
 
 static void apply_rows_neon(const float *x, float *y, size_t rows,
                             size_t channels, size_t stride, const float *m,
-                            const float *a, const float *b, bool relu)
+                            const float *a, const float *b, unsigned mode)
 {
-    if (relu)
+    bool stream = (mode & BATCHNORM_STREAM) != 0;
+    if (mode & BATCHNORM_RELU)
         map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, true,
-                 false);
+                 false, stream);
     else
         map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, false,
-                 false);
+                 false, stream);
 }
 
 static void dapply_planes_neon(const float *x, const float *dy, float *dx,
                                size_t images, size_t image_stride,
                                size_t channels, size_t spatial,
                                const float *m, const float *p,
-                               const float *q, const float *r)
+                               const float *q, const float *r, unsigned mode)
 {
+    bool stream = (mode & BATCHNORM_STREAM) != 0;
     map_planes(x, dy, dx, images, image_stride, channels, spatial, m, q, p,
-               r, false, true);
+               r, false, true, stream);
 }
 
 static void dapply_rows_neon(const float *x, const float *dy, float *dx,
                              size_t rows, size_t channels, size_t stride,
                              const float *m, const float *p, const float *q,
-                             const float *r)
+                             const float *r, unsigned mode)
 {
-    map_rows(x, dy, dx, rows, channels, stride, m, q, p, r, false, true);
+    bool stream = (mode & BATCHNORM_STREAM) != 0;
+    map_rows(x, dy, dx, rows, channels, stride, m, q, p, r, false, true,
+             stream);
 }
 
 /* ---- steps 2 and 5 (sums): reductions ---- */
@@ -435,6 +576,20 @@ static void dsums_rows_neon(const float *x, const float *dy, size_t rows,
     reduce_rows(x, dy, rows, channels, stride, m, s1, s2, true);
 }
 
+/* ---- the folding's square roots ---- */
+
+#define DLANES (LANES / 2)
+
+static void inv_sqrt_neon(const double *t, double *r, size_t count)
+{
+    const float64x2_t vone = vdupq_n_f64(1.0);
+    size_t j = 0;
+    for (; j + DLANES <= count; j += DLANES)
+        vst1q_f64(r + j, vdivq_f64(vone, vsqrtq_f64(vld1q_f64(t + j))));
+    for (; j < count; j++)
+        r[j] = 1.0 / sqrt(t[j]); /* the same correctly rounded operations */
+}
+
 const struct batchnorm_ops batchnorm_ops_neon = {
     .apply_planes = apply_planes_neon,
     .apply_rows = apply_rows_neon,
@@ -444,4 +599,5 @@ const struct batchnorm_ops batchnorm_ops_neon = {
     .dsums_rows = dsums_rows_neon,
     .dapply_planes = dapply_planes_neon,
     .dapply_rows = dapply_rows_neon,
+    .inv_sqrt = inv_sqrt_neon,
 };

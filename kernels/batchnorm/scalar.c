@@ -226,6 +226,12 @@ static void dapply_rows_scalar(const float *x, const float *dy, float *dx,
     }
 }
 
+static void inv_sqrt_scalar(const double *t, double *r, size_t count)
+{
+    for (size_t j = 0; j < count; j++)
+        r[j] = 1.0 / sqrt(t[j]);
+}
+
 const struct batchnorm_ops batchnorm_ops_scalar = {
     .apply_planes = apply_planes_scalar,
     .apply_rows = apply_rows_scalar,
@@ -235,4 +241,5 @@ const struct batchnorm_ops batchnorm_ops_scalar = {
     .dsums_rows = dsums_rows_scalar,
     .dapply_planes = dapply_planes_scalar,
     .dapply_rows = dapply_rows_scalar,
+    .inv_sqrt = inv_sqrt_scalar,
 };

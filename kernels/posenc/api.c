@@ -44,12 +44,10 @@ static const struct posenc_ops *posenc_ops(void)
 
 /* The checks shared by every entry point: base and positions. */
 static simdnn_status check_base_positions(const char *fn, double base,
-                                          size_t position_offset,
-                                          size_t count)
+                                          size_t position_offset, size_t count)
 {
     if (!(base > 1.0) || !isfinite(base))
-        return simdnn_invalid(fn, "base = %g: must be finite and > 1",
-                              base);
+        return simdnn_invalid(fn, "base = %g: must be finite and > 1", base);
     if (position_offset > SIMDNN_POSENC_MAX_POSITION ||
         count > SIMDNN_POSENC_MAX_POSITION - position_offset)
         return simdnn_invalid(fn,
@@ -101,23 +99,22 @@ simdnn_status simdnn_posenc_table_f32(float *table, size_t positions,
                     row_stride, position_offset, base, layout);
     if (status != SIMDNN_SUCCESS || positions == 0 || d_model == 0)
         return status;
-    posenc_ops()->table(table, positions, d_model, row_stride,
-                        position_offset, base, layout);
+    posenc_ops()->table(table, positions, d_model, row_stride, position_offset,
+                        base, layout);
     return SIMDNN_SUCCESS;
 }
 
-simdnn_status simdnn_posenc_add_f32(float *x, size_t positions,
-                                    size_t d_model, size_t row_stride,
-                                    size_t position_offset, double base,
-                                    simdnn_posenc_layout layout)
+simdnn_status simdnn_posenc_add_f32(float *x, size_t positions, size_t d_model,
+                                    size_t row_stride, size_t position_offset,
+                                    double base, simdnn_posenc_layout layout)
 {
     simdnn_status status =
-        check_table("simdnn_posenc_add_f32", x, positions, d_model,
-                    row_stride, position_offset, base, layout);
+        check_table("simdnn_posenc_add_f32", x, positions, d_model, row_stride,
+                    position_offset, base, layout);
     if (status != SIMDNN_SUCCESS || positions == 0 || d_model == 0)
         return status;
-    posenc_ops()->add(x, positions, d_model, row_stride, position_offset,
-                      base, layout);
+    posenc_ops()->add(x, positions, d_model, row_stride, position_offset, base,
+                      layout);
     return SIMDNN_SUCCESS;
 }
 
@@ -153,8 +150,8 @@ simdnn_status simdnn_rope_f32(float *x, size_t tokens, size_t heads,
                               "overflows",
                               tokens, row, token_stride);
     if (x == NULL && span != 0)
-        return simdnn_invalid(fn, "x is NULL with %zu x %zu elements",
-                              tokens, row);
+        return simdnn_invalid(fn, "x is NULL with %zu x %zu elements", tokens,
+                              row);
     if (span == 0)
         return SIMDNN_SUCCESS;
     posenc_ops()->rope(x, tokens, heads, head_dim, token_stride,

@@ -47,8 +47,8 @@ static __m256i first_lanes(size_t r)
     return _mm256_loadu_si256((const __m256i *)(mask_source + 8 - r));
 }
 
-static void sincos_row_avx2(double *s, double *c, const double *w,
-                            size_t n, double m)
+static void sincos_row_avx2(double *s, double *c, const double *w, size_t n,
+                            double m)
 {
     __m256d vm = _mm256_set1_pd(m);
     for (size_t j = 0; j < n; j += 4) {
@@ -80,10 +80,8 @@ static inline void row_values_avx2(const double *bs, const double *bc,
 {
     __m256d vbs = _mm256_load_pd(bs), vbc = _mm256_load_pd(bc);
     __m256d vks = _mm256_load_pd(ks), vkc = _mm256_load_pd(kc);
-    *vsin = _mm256_cvtpd_ps(
-        _mm256_fmadd_pd(vbs, vkc, _mm256_mul_pd(vbc, vks)));
-    *vcos = _mm256_cvtpd_ps(
-        _mm256_fmsub_pd(vbc, vkc, _mm256_mul_pd(vbs, vks)));
+    *vsin = _mm256_cvtpd_ps(_mm256_fmadd_pd(vbs, vkc, _mm256_mul_pd(vbc, vks)));
+    *vcos = _mm256_cvtpd_ps(_mm256_fmsub_pd(vbc, vkc, _mm256_mul_pd(vbs, vks)));
 }
 
 /* ---- tables and the fused add ---- */
@@ -104,8 +102,8 @@ static inline void row8_avx2(const double *bs, const double *bc,
 {
     __m128 vsin_lo, vcos_lo, vsin_hi, vcos_hi;
     row_values_avx2(bs + j, bc + j, ks + j, kc + j, &vsin_lo, &vcos_lo);
-    row_values_avx2(bs + j + 4, bc + j + 4, ks + j + 4, kc + j + 4,
-                    &vsin_hi, &vcos_hi);
+    row_values_avx2(bs + j + 4, bc + j + 4, ks + j + 4, kc + j + 4, &vsin_hi,
+                    &vcos_hi);
     if (split) {
         *vout0 = _mm256_set_m128(vsin_hi, vsin_lo);
         *vout1 = _mm256_set_m128(vcos_hi, vcos_lo);
@@ -128,8 +126,8 @@ static inline void row8_avx2(const double *bs, const double *bc,
  */
 static inline void table_pairs_avx2(float *p0, float *p1, const double *bs,
                                     const double *bc, const double *ks,
-                                    const double *kc, size_t pairs,
-                                    int split, int add, int stream)
+                                    const double *kc, size_t pairs, int split,
+                                    int add, int stream)
 {
     size_t advance = split ? 8 : 16, j = 0;
     for (; j + STEP <= pairs; j += STEP, p0 += advance, p1 += advance) {
@@ -150,8 +148,12 @@ static inline void table_pairs_avx2(float *p0, float *p1, const double *bs,
     if (j < pairs) {
         /* The tail: the same arithmetic, masked loads and stores. */
         size_t left = pairs - j;
-        __m256i vmask0 = first_lanes(split ? left : 2 * left > 8 ? 8 : 2 * left);
-        __m256i vmask1 = first_lanes(split ? left : 2 * left > 8 ? 2 * left - 8 : 0);
+        __m256i vmask0 = first_lanes(split          ? left
+                                     : 2 * left > 8 ? 8
+                                                    : 2 * left);
+        __m256i vmask1 = first_lanes(split          ? left
+                                     : 2 * left > 8 ? 2 * left - 8
+                                                    : 0);
         __m256 vout0, vout1;
         row8_avx2(bs, bc, ks, kc, j, split, &vout0, &vout1);
         if (add) {
@@ -166,8 +168,7 @@ static inline void table_pairs_avx2(float *p0, float *p1, const double *bs,
 }
 
 static void table_row_avx2(void *opaque, size_t row, const double *bs,
-                           const double *bc, const double *ks,
-                           const double *kc)
+                           const double *bc, const double *ks, const double *kc)
 {
     const struct table_ctx *t = opaque;
     float *out = t->out + row * t->row_stride;
@@ -203,11 +204,17 @@ static void table_any_avx2(float *out, size_t positions, size_t d_model,
                            double base, simdnn_posenc_layout layout, int add)
 {
     enum { K0 = POSENC_TABLE_K0, K1 = POSENC_TABLE_K1, CB = POSENC_TABLE_CB };
-    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    _Alignas(64) double slot[POSENC_SLOT_DOUBLES(K0, K1, CB)];
     struct posenc_plan plan = {
-        .sincos = sincos_row_avx2, .rotate = rotate_row_avx2,
-        .column = table_column_avx2, .row = table_row_avx2,
-        .width = STEP, .k0 = K0, .k1 = K1, .cb = CB, .d = d_model,
+        .sincos = sincos_row_avx2,
+        .rotate = rotate_row_avx2,
+        .column = table_column_avx2,
+        .row = table_row_avx2,
+        .width = STEP,
+        .k0 = K0,
+        .k1 = K1,
+        .cb = CB,
+        .d = d_model,
         .base = base,
     };
     size_t half = d_model / 2;
@@ -216,15 +223,14 @@ static void table_any_avx2(float *out, size_t positions, size_t d_model,
                  (uintptr_t)out % 32 == 0 &&
                  (positions == 1 || row_stride % 8 == 0) &&
                  (layout == SIMDNN_POSENC_INTERLEAVED || half % 8 == 0);
-    struct table_ctx t = {.out = out, .row_stride = row_stride,
-                          .half = half, .layout = layout, .add = add,
+    struct table_ctx t = {.out = out,
+                          .row_stride = row_stride,
+                          .half = half,
+                          .layout = layout,
+                          .add = add,
                           .stream = stream};
-    double *slots;
-    size_t nslots;
-    double *heap = posenc_slots(&plan, position_offset, positions, slot,
-                                &slots, &nslots);
-    posenc_tiles(&plan, position_offset, positions, slots, nslots, scratch,
-                 &t);
+    double *heap = posenc_wide_slot(&plan, positions);
+    posenc_tiles(&plan, position_offset, positions, heap ? heap : slot, &t);
     free(heap);
     if (stream)
         _mm_sfence();
@@ -235,8 +241,8 @@ static void posenc_table_f32_avx2(float *table, size_t positions,
                                   size_t position_offset, double base,
                                   simdnn_posenc_layout layout)
 {
-    table_any_avx2(table, positions, d_model, row_stride, position_offset,
-                   base, layout, 0);
+    table_any_avx2(table, positions, d_model, row_stride, position_offset, base,
+                   layout, 0);
 }
 
 static void posenc_add_f32_avx2(float *x, size_t positions, size_t d_model,
@@ -265,19 +271,20 @@ static void rope_head_interleaved_avx2(float *head, const double *cc,
         float *p = head + 2 * j;
         size_t left = pairs - j;
         __m256i mask = first_lanes(left >= 4 ? 8 : 2 * left);
-        __m256 vx = left >= 4 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
+        __m256 vx =
+            left >= 4 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
         __m256d vx_lo = _mm256_cvtps_pd(_mm256_castps256_ps128(vx));
         __m256d vx_hi = _mm256_cvtps_pd(_mm256_extractf128_ps(vx, 1));
-        __m256d vr_lo = _mm256_fmadd_pd(
-            vx_lo, _mm256_load_pd(cc + 2 * j),
-            _mm256_mul_pd(_mm256_permute_pd(vx_lo, 0x5),
-                          _mm256_load_pd(ss + 2 * j)));
-        __m256d vr_hi = _mm256_fmadd_pd(
-            vx_hi, _mm256_load_pd(cc + 2 * j + 4),
-            _mm256_mul_pd(_mm256_permute_pd(vx_hi, 0x5),
-                          _mm256_load_pd(ss + 2 * j + 4)));
-        __m256 vr = _mm256_set_m128(_mm256_cvtpd_ps(vr_hi),
-                                    _mm256_cvtpd_ps(vr_lo));
+        __m256d vr_lo =
+            _mm256_fmadd_pd(vx_lo, _mm256_load_pd(cc + 2 * j),
+                            _mm256_mul_pd(_mm256_permute_pd(vx_lo, 0x5),
+                                          _mm256_load_pd(ss + 2 * j)));
+        __m256d vr_hi =
+            _mm256_fmadd_pd(vx_hi, _mm256_load_pd(cc + 2 * j + 4),
+                            _mm256_mul_pd(_mm256_permute_pd(vx_hi, 0x5),
+                                          _mm256_load_pd(ss + 2 * j + 4)));
+        __m256 vr =
+            _mm256_set_m128(_mm256_cvtpd_ps(vr_hi), _mm256_cvtpd_ps(vr_lo));
         if (left >= 4)
             _mm256_storeu_ps(p, vr);
         else
@@ -291,17 +298,18 @@ static void rope_head_half_avx2(float *pu, float *pv, const double *c,
 {
     for (size_t j = 0; j < pairs; j += 4) {
         size_t left = pairs - j;
-        __m128i mask = _mm256_castsi256_si128(first_lanes(left >= 4 ? 4 : left));
-        __m128 vu4 = left >= 4 ? _mm_loadu_ps(pu + j)
-                               : _mm_maskload_ps(pu + j, mask);
-        __m128 vv4 = left >= 4 ? _mm_loadu_ps(pv + j)
-                               : _mm_maskload_ps(pv + j, mask);
+        __m128i mask =
+            _mm256_castsi256_si128(first_lanes(left >= 4 ? 4 : left));
+        __m128 vu4 =
+            left >= 4 ? _mm_loadu_ps(pu + j) : _mm_maskload_ps(pu + j, mask);
+        __m128 vv4 =
+            left >= 4 ? _mm_loadu_ps(pv + j) : _mm_maskload_ps(pv + j, mask);
         __m256d vu = _mm256_cvtps_pd(vu4), vv = _mm256_cvtps_pd(vv4);
         __m256d vc = _mm256_load_pd(c + j), vs = _mm256_load_pd(s + j);
-        __m128 vru = _mm256_cvtpd_ps(
-            _mm256_fmsub_pd(vu, vc, _mm256_mul_pd(vv, vs)));
-        __m128 vrv = _mm256_cvtpd_ps(
-            _mm256_fmadd_pd(vv, vc, _mm256_mul_pd(vu, vs)));
+        __m128 vru =
+            _mm256_cvtpd_ps(_mm256_fmsub_pd(vu, vc, _mm256_mul_pd(vv, vs)));
+        __m128 vrv =
+            _mm256_cvtpd_ps(_mm256_fmadd_pd(vv, vc, _mm256_mul_pd(vu, vs)));
         if (left >= 4) {
             _mm_storeu_ps(pu + j, vru);
             _mm_storeu_ps(pv + j, vrv);
@@ -313,8 +321,7 @@ static void rope_head_half_avx2(float *pu, float *pv, const double *c,
 }
 
 static void rope_row_avx2(void *opaque, size_t row, const double *bs,
-                          const double *bc, const double *ks,
-                          const double *kc)
+                          const double *bc, const double *ks, const double *kc)
 {
     const struct rope_ctx *r = opaque;
     enum { CB = POSENC_ROPE_CB };
@@ -328,16 +335,16 @@ static void rope_row_avx2(void *opaque, size_t row, const double *bs,
             __m256d vc = _mm256_load_pd(c + j), vs = _mm256_load_pd(s + j);
             _mm256_store_pd(cc + 2 * j, _mm256_permute4x64_pd(vc, 0x50));
             _mm256_store_pd(cc + 2 * j + 4, _mm256_permute4x64_pd(vc, 0xFA));
-            _mm256_store_pd(ss + 2 * j,
-                            _mm256_xor_pd(_mm256_permute4x64_pd(vs, 0x50),
-                                          vsign));
-            _mm256_store_pd(ss + 2 * j + 4,
-                            _mm256_xor_pd(_mm256_permute4x64_pd(vs, 0xFA),
-                                          vsign));
+            _mm256_store_pd(
+                ss + 2 * j,
+                _mm256_xor_pd(_mm256_permute4x64_pd(vs, 0x50), vsign));
+            _mm256_store_pd(
+                ss + 2 * j + 4,
+                _mm256_xor_pd(_mm256_permute4x64_pd(vs, 0xFA), vsign));
         }
         for (size_t h = 0; h < r->heads; h++)
-            rope_head_interleaved_avx2(token + h * r->head_dim + 2 * r->j0,
-                                       cc, ss, r->pairs);
+            rope_head_interleaved_avx2(token + h * r->head_dim + 2 * r->j0, cc,
+                                       ss, r->pairs);
     } else {
         for (size_t h = 0; h < r->heads; h++) {
             float *pu = token + h * r->head_dim + r->j0;
@@ -359,23 +366,25 @@ static void rope_f32_avx2(float *x, size_t tokens, size_t heads,
                           simdnn_rope_style style)
 {
     enum { K0 = POSENC_ROPE_K0, K1 = POSENC_ROPE_K1, CB = POSENC_ROPE_CB };
-    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    _Alignas(64) double slot[POSENC_SLOT_DOUBLES(K0, K1, CB)];
     struct posenc_plan plan = {
-        .sincos = sincos_row_avx2, .rotate = rotate_row_avx2,
-        .column = rope_column_avx2, .row = rope_row_avx2,
-        .width = STEP, .k0 = K0, .k1 = K1, .cb = CB, .d = head_dim,
+        .sincos = sincos_row_avx2,
+        .rotate = rotate_row_avx2,
+        .column = rope_column_avx2,
+        .row = rope_row_avx2,
+        .width = STEP,
+        .k0 = K0,
+        .k1 = K1,
+        .cb = CB,
+        .d = head_dim,
         .base = base,
     };
-    struct rope_ctx r = {.x = x, .token_stride = token_stride,
-                         .heads = heads, .head_dim = head_dim,
+    struct rope_ctx r = {.x = x,
+                         .token_stride = token_stride,
+                         .heads = heads,
+                         .head_dim = head_dim,
                          .style = style};
-    double *slots;
-    size_t nslots;
-    double *heap = posenc_slots(&plan, position_offset, tokens, slot,
-                                &slots, &nslots);
-    posenc_tiles(&plan, position_offset, tokens, slots, nslots, scratch,
-                 &r);
-    free(heap);
+    posenc_tiles(&plan, position_offset, tokens, slot, &r);
 }
 
 SIMDNN_INTERNAL const struct posenc_ops posenc_ops_avx2 = {

@@ -43,8 +43,8 @@ static __mmask16 first_lanes(size_t lanes)
     return (__mmask16)(lanes >= 16 ? 0xFFFFu : (1u << lanes) - 1u);
 }
 
-static void sincos_row_avx512(double *s, double *c, const double *w,
-                              size_t n, double m)
+static void sincos_row_avx512(double *s, double *c, const double *w, size_t n,
+                              double m)
 {
     __m512d vm = _mm512_set1_pd(m);
     for (size_t j = 0; j < n; j += 8) {
@@ -73,8 +73,7 @@ static void rotate_row_avx512(double *rs, double *rc, const double *as,
 static inline __m512 join_avx512(__m256 lo, __m256 hi)
 {
     return _mm512_castpd_ps(_mm512_insertf64x4(
-        _mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi),
-        1));
+        _mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
 }
 
 /* Step 5 for 8 pairs: sin and cos of the rows, rounded to float. */
@@ -84,10 +83,8 @@ static inline void row_values_avx512(const double *bs, const double *bc,
 {
     __m512d vbs = _mm512_load_pd(bs), vbc = _mm512_load_pd(bc);
     __m512d vks = _mm512_load_pd(ks), vkc = _mm512_load_pd(kc);
-    *vsin = _mm512_cvtpd_ps(
-        _mm512_fmadd_pd(vbs, vkc, _mm512_mul_pd(vbc, vks)));
-    *vcos = _mm512_cvtpd_ps(
-        _mm512_fmsub_pd(vbc, vkc, _mm512_mul_pd(vbs, vks)));
+    *vsin = _mm512_cvtpd_ps(_mm512_fmadd_pd(vbs, vkc, _mm512_mul_pd(vbc, vks)));
+    *vcos = _mm512_cvtpd_ps(_mm512_fmsub_pd(vbc, vkc, _mm512_mul_pd(vbs, vks)));
 }
 
 /* ---- tables and the fused add ---- */
@@ -126,12 +123,11 @@ static void table_row_avx512(void *opaque, size_t row, const double *bs,
     float *out = t->out + row * t->row_stride;
     int add = t->add, stream = t->stream;
     /* s0 c0 s1 c1 ... from [s0 .. s7 | c0 .. c7] */
-    const __m512i vzip = _mm512_set_epi32(15, 7, 14, 6, 13, 5, 12, 4, 11, 3,
-                                          10, 2, 9, 1, 8, 0);
+    const __m512i vzip =
+        _mm512_set_epi32(15, 7, 14, 6, 13, 5, 12, 4, 11, 3, 10, 2, 9, 1, 8, 0);
     for (size_t j = 0; j < t->pairs; j += STEP) {
         __m256 vsin_lo, vcos_lo, vsin_hi, vcos_hi;
-        row_values_avx512(bs + j, bc + j, ks + j, kc + j, &vsin_lo,
-                          &vcos_lo);
+        row_values_avx512(bs + j, bc + j, ks + j, kc + j, &vsin_lo, &vcos_lo);
         row_values_avx512(bs + j + 8, bc + j + 8, ks + j + 8, kc + j + 8,
                           &vsin_hi, &vcos_hi);
         size_t left = t->pairs - j; /* pairs still to store, may be > 16 */
@@ -148,10 +144,9 @@ static void table_row_avx512(void *opaque, size_t row, const double *bs,
         } else {
             float *p = out + t->j0 + j;
             size_t lanes = left >= STEP ? STEP : left;
-            put16_avx512(p, join_avx512(vsin_lo, vsin_hi), lanes, add,
+            put16_avx512(p, join_avx512(vsin_lo, vsin_hi), lanes, add, stream);
+            put16_avx512(p + t->half, join_avx512(vcos_lo, vcos_hi), lanes, add,
                          stream);
-            put16_avx512(p + t->half, join_avx512(vcos_lo, vcos_hi), lanes,
-                         add, stream);
         }
     }
 }
@@ -165,15 +160,20 @@ static void table_column_avx512(void *opaque, size_t j0, size_t pairs)
 
 static void table_any_avx512(float *out, size_t positions, size_t d_model,
                              size_t row_stride, size_t position_offset,
-                             double base, simdnn_posenc_layout layout,
-                             int add)
+                             double base, simdnn_posenc_layout layout, int add)
 {
     enum { K0 = POSENC_TABLE_K0, K1 = POSENC_TABLE_K1, CB = POSENC_TABLE_CB };
-    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    _Alignas(64) double slot[POSENC_SLOT_DOUBLES(K0, K1, CB)];
     struct posenc_plan plan = {
-        .sincos = sincos_row_avx512, .rotate = rotate_row_avx512,
-        .column = table_column_avx512, .row = table_row_avx512,
-        .width = STEP, .k0 = K0, .k1 = K1, .cb = CB, .d = d_model,
+        .sincos = sincos_row_avx512,
+        .rotate = rotate_row_avx512,
+        .column = table_column_avx512,
+        .row = table_row_avx512,
+        .width = STEP,
+        .k0 = K0,
+        .k1 = K1,
+        .cb = CB,
+        .d = d_model,
         .base = base,
     };
     size_t half = d_model / 2;
@@ -182,15 +182,14 @@ static void table_any_avx512(float *out, size_t positions, size_t d_model,
                  (uintptr_t)out % 64 == 0 &&
                  (positions == 1 || row_stride % 16 == 0) &&
                  (layout == SIMDNN_POSENC_INTERLEAVED || half % 16 == 0);
-    struct table_ctx t = {.out = out, .row_stride = row_stride,
-                          .half = half, .layout = layout, .add = add,
+    struct table_ctx t = {.out = out,
+                          .row_stride = row_stride,
+                          .half = half,
+                          .layout = layout,
+                          .add = add,
                           .stream = stream};
-    double *slots;
-    size_t nslots;
-    double *heap = posenc_slots(&plan, position_offset, positions, slot,
-                                &slots, &nslots);
-    posenc_tiles(&plan, position_offset, positions, slots, nslots, scratch,
-                 &t);
+    double *heap = posenc_wide_slot(&plan, positions);
+    posenc_tiles(&plan, position_offset, positions, heap ? heap : slot, &t);
     free(heap);
     if (stream)
         _mm_sfence();
@@ -201,17 +200,16 @@ static void posenc_table_f32_avx512(float *table, size_t positions,
                                     size_t position_offset, double base,
                                     simdnn_posenc_layout layout)
 {
-    table_any_avx512(table, positions, d_model, row_stride,
-                     position_offset, base, layout, 0);
+    table_any_avx512(table, positions, d_model, row_stride, position_offset,
+                     base, layout, 0);
 }
 
-static void posenc_add_f32_avx512(float *x, size_t positions,
-                                  size_t d_model, size_t row_stride,
-                                  size_t position_offset, double base,
-                                  simdnn_posenc_layout layout)
+static void posenc_add_f32_avx512(float *x, size_t positions, size_t d_model,
+                                  size_t row_stride, size_t position_offset,
+                                  double base, simdnn_posenc_layout layout)
 {
-    table_any_avx512(x, positions, d_model, row_stride, position_offset,
-                     base, layout, 1);
+    table_any_avx512(x, positions, d_model, row_stride, position_offset, base,
+                     layout, 1);
 }
 
 /* ---- RoPE ---- */
@@ -235,18 +233,17 @@ static void rope_head_interleaved_avx512(float *head, const double *cc,
         __mmask16 mask = first_lanes(left >= 8 ? 16 : 2 * left);
         __m512 vx = _mm512_maskz_loadu_ps(mask, p);
         __m512d vx_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(vx));
-        __m512d vx_hi = _mm512_cvtps_pd(_mm256_castpd_ps(
-            _mm512_extractf64x4_pd(_mm512_castps_pd(vx), 1)));
-        __m512d vr_lo = _mm512_fmadd_pd(
-            vx_lo, _mm512_load_pd(cc + 2 * j),
-            _mm512_mul_pd(_mm512_permutexvar_pd(vswap, vx_lo),
-                          _mm512_load_pd(ss + 2 * j)));
-        __m512d vr_hi = _mm512_fmadd_pd(
-            vx_hi, _mm512_load_pd(cc + 2 * j + 8),
-            _mm512_mul_pd(_mm512_permutexvar_pd(vswap, vx_hi),
-                          _mm512_load_pd(ss + 2 * j + 8)));
-        __m512 vr = join_avx512(_mm512_cvtpd_ps(vr_lo),
-                                _mm512_cvtpd_ps(vr_hi));
+        __m512d vx_hi = _mm512_cvtps_pd(
+            _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(vx), 1)));
+        __m512d vr_lo =
+            _mm512_fmadd_pd(vx_lo, _mm512_load_pd(cc + 2 * j),
+                            _mm512_mul_pd(_mm512_permutexvar_pd(vswap, vx_lo),
+                                          _mm512_load_pd(ss + 2 * j)));
+        __m512d vr_hi =
+            _mm512_fmadd_pd(vx_hi, _mm512_load_pd(cc + 2 * j + 8),
+                            _mm512_mul_pd(_mm512_permutexvar_pd(vswap, vx_hi),
+                                          _mm512_load_pd(ss + 2 * j + 8)));
+        __m512 vr = join_avx512(_mm512_cvtpd_ps(vr_lo), _mm512_cvtpd_ps(vr_hi));
         _mm512_mask_storeu_ps(p, mask, vr);
     }
 }
@@ -263,10 +260,10 @@ static void rope_head_half_avx512(float *pu, float *pv, const double *c,
         __m512d vv = _mm512_cvtps_pd(
             _mm512_castps512_ps256(_mm512_maskz_loadu_ps(mask, pv + j)));
         __m512d vc = _mm512_load_pd(c + j), vs = _mm512_load_pd(s + j);
-        __m256 vru = _mm512_cvtpd_ps(
-            _mm512_fmsub_pd(vu, vc, _mm512_mul_pd(vv, vs)));
-        __m256 vrv = _mm512_cvtpd_ps(
-            _mm512_fmadd_pd(vv, vc, _mm512_mul_pd(vu, vs)));
+        __m256 vru =
+            _mm512_cvtpd_ps(_mm512_fmsub_pd(vu, vc, _mm512_mul_pd(vv, vs)));
+        __m256 vrv =
+            _mm512_cvtpd_ps(_mm512_fmadd_pd(vv, vc, _mm512_mul_pd(vu, vs)));
         _mm512_mask_storeu_ps(pu + j, mask, _mm512_castps256_ps512(vru));
         _mm512_mask_storeu_ps(pv + j, mask, _mm512_castps256_ps512(vrv));
     }
@@ -286,27 +283,26 @@ static void rope_row_avx512(void *opaque, size_t row, const double *bs,
         const __m512i vdup_lo = _mm512_set_epi64(3, 3, 2, 2, 1, 1, 0, 0);
         const __m512i vdup_hi = _mm512_set_epi64(7, 7, 6, 6, 5, 5, 4, 4);
         /* -0.0 in the even lanes: ss = [-s0 s0 -s1 s1 ...] */
-        const __m512i vsign = _mm512_set_epi64(0, INT64_MIN, 0, INT64_MIN,
-                                               0, INT64_MIN, 0, INT64_MIN);
+        const __m512i vsign = _mm512_set_epi64(0, INT64_MIN, 0, INT64_MIN, 0,
+                                               INT64_MIN, 0, INT64_MIN);
         for (size_t j = 0; j < n; j += 8) {
             __m512d vc = _mm512_load_pd(c + j), vs = _mm512_load_pd(s + j);
             _mm512_store_pd(cc + 2 * j, _mm512_permutexvar_pd(vdup_lo, vc));
-            _mm512_store_pd(cc + 2 * j + 8,
-                            _mm512_permutexvar_pd(vdup_hi, vc));
-            _mm512_store_pd(ss + 2 * j,
-                            _mm512_castsi512_pd(_mm512_xor_si512(
-                                _mm512_castpd_si512(
-                                    _mm512_permutexvar_pd(vdup_lo, vs)),
-                                vsign)));
-            _mm512_store_pd(ss + 2 * j + 8,
-                            _mm512_castsi512_pd(_mm512_xor_si512(
-                                _mm512_castpd_si512(
-                                    _mm512_permutexvar_pd(vdup_hi, vs)),
-                                vsign)));
+            _mm512_store_pd(cc + 2 * j + 8, _mm512_permutexvar_pd(vdup_hi, vc));
+            _mm512_store_pd(
+                ss + 2 * j,
+                _mm512_castsi512_pd(_mm512_xor_si512(
+                    _mm512_castpd_si512(_mm512_permutexvar_pd(vdup_lo, vs)),
+                    vsign)));
+            _mm512_store_pd(
+                ss + 2 * j + 8,
+                _mm512_castsi512_pd(_mm512_xor_si512(
+                    _mm512_castpd_si512(_mm512_permutexvar_pd(vdup_hi, vs)),
+                    vsign)));
         }
         for (size_t h = 0; h < r->heads; h++)
-            rope_head_interleaved_avx512(
-                token + h * r->head_dim + 2 * r->j0, cc, ss, r->pairs);
+            rope_head_interleaved_avx512(token + h * r->head_dim + 2 * r->j0,
+                                         cc, ss, r->pairs);
     } else {
         for (size_t h = 0; h < r->heads; h++) {
             float *pu = token + h * r->head_dim + r->j0;
@@ -328,23 +324,25 @@ static void rope_f32_avx512(float *x, size_t tokens, size_t heads,
                             simdnn_rope_style style)
 {
     enum { K0 = POSENC_ROPE_K0, K1 = POSENC_ROPE_K1, CB = POSENC_ROPE_CB };
-    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    _Alignas(64) double slot[POSENC_SLOT_DOUBLES(K0, K1, CB)];
     struct posenc_plan plan = {
-        .sincos = sincos_row_avx512, .rotate = rotate_row_avx512,
-        .column = rope_column_avx512, .row = rope_row_avx512,
-        .width = STEP, .k0 = K0, .k1 = K1, .cb = CB, .d = head_dim,
+        .sincos = sincos_row_avx512,
+        .rotate = rotate_row_avx512,
+        .column = rope_column_avx512,
+        .row = rope_row_avx512,
+        .width = STEP,
+        .k0 = K0,
+        .k1 = K1,
+        .cb = CB,
+        .d = head_dim,
         .base = base,
     };
-    struct rope_ctx r = {.x = x, .token_stride = token_stride,
-                         .heads = heads, .head_dim = head_dim,
+    struct rope_ctx r = {.x = x,
+                         .token_stride = token_stride,
+                         .heads = heads,
+                         .head_dim = head_dim,
                          .style = style};
-    double *slots;
-    size_t nslots;
-    double *heap = posenc_slots(&plan, position_offset, tokens, slot,
-                                &slots, &nslots);
-    posenc_tiles(&plan, position_offset, tokens, slots, nslots, scratch,
-                 &r);
-    free(heap);
+    posenc_tiles(&plan, position_offset, tokens, slot, &r);
 }
 
 SIMDNN_INTERNAL const struct posenc_ops posenc_ops_avx512 = {

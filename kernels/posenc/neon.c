@@ -28,8 +28,8 @@ static size_t padded_pairs(size_t pairs)
     return (pairs + STEP - 1) / STEP * STEP;
 }
 
-static void sincos_row_neon(double *s, double *c, const double *w,
-                            size_t n, double m)
+static void sincos_row_neon(double *s, double *c, const double *w, size_t n,
+                            double m)
 {
     float64x2_t vm = vdupq_n_f64(m);
     for (size_t j = 0; j < n; j += 2) {
@@ -94,8 +94,7 @@ static void put_partial_neon(float *p, const float *v, size_t n, int add)
 }
 
 static void table_row_neon(void *opaque, size_t row, const double *bs,
-                           const double *bc, const double *ks,
-                           const double *kc)
+                           const double *bc, const double *ks, const double *kc)
 {
     const struct table_ctx *t = opaque;
     float *out = t->out + row * t->row_stride;
@@ -124,8 +123,7 @@ static void table_row_neon(void *opaque, size_t row, const double *bs,
             if (left >= STEP) {
                 if (add) {
                     vsc.val[0] = vaddq_f32(vld1q_f32(p), vsc.val[0]);
-                    vsc.val[1] = vaddq_f32(vld1q_f32(p + t->half),
-                                           vsc.val[1]);
+                    vsc.val[1] = vaddq_f32(vld1q_f32(p + t->half), vsc.val[1]);
                 }
                 vst1q_f32(p, vsc.val[0]);
                 vst1q_f32(p + t->half, vsc.val[1]);
@@ -152,22 +150,27 @@ static void table_any_neon(float *out, size_t positions, size_t d_model,
                            double base, simdnn_posenc_layout layout, int add)
 {
     enum { K0 = POSENC_TABLE_K0, K1 = POSENC_TABLE_K1, CB = POSENC_TABLE_CB };
-    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    _Alignas(64) double slot[POSENC_SLOT_DOUBLES(K0, K1, CB)];
     struct posenc_plan plan = {
-        .sincos = sincos_row_neon, .rotate = rotate_row_neon,
-        .column = table_column_neon, .row = table_row_neon,
-        .width = STEP, .k0 = K0, .k1 = K1, .cb = CB, .d = d_model,
+        .sincos = sincos_row_neon,
+        .rotate = rotate_row_neon,
+        .column = table_column_neon,
+        .row = table_row_neon,
+        .width = STEP,
+        .k0 = K0,
+        .k1 = K1,
+        .cb = CB,
+        .d = d_model,
         .base = base,
     };
     size_t half = d_model / 2;
-    struct table_ctx t = {.out = out, .row_stride = row_stride,
-                          .half = half, .layout = layout, .add = add};
-    double *slots;
-    size_t nslots;
-    double *heap = posenc_slots(&plan, position_offset, positions, slot,
-                                &slots, &nslots);
-    posenc_tiles(&plan, position_offset, positions, slots, nslots, scratch,
-                 &t);
+    struct table_ctx t = {.out = out,
+                          .row_stride = row_stride,
+                          .half = half,
+                          .layout = layout,
+                          .add = add};
+    double *heap = posenc_wide_slot(&plan, positions);
+    posenc_tiles(&plan, position_offset, positions, heap ? heap : slot, &t);
     free(heap);
 }
 
@@ -176,8 +179,8 @@ static void posenc_table_f32_neon(float *table, size_t positions,
                                   size_t position_offset, double base,
                                   simdnn_posenc_layout layout)
 {
-    table_any_neon(table, positions, d_model, row_stride, position_offset,
-                   base, layout, 0);
+    table_any_neon(table, positions, d_model, row_stride, position_offset, base,
+                   layout, 0);
 }
 
 static void posenc_add_f32_neon(float *x, size_t positions, size_t d_model,
@@ -197,8 +200,8 @@ struct rope_ctx {
 };
 
 /* 4 pairs (u, v) -> (fma(u, c, -(v*s)), fma(v, c, u*s)), in double. */
-static inline void rope4_neon(float32x4_t *vu, float32x4_t *vv,
-                              const double *c, const double *s)
+static inline void rope4_neon(float32x4_t *vu, float32x4_t *vv, const double *c,
+                              const double *s)
 {
     float64x2_t vu_lo = vcvt_f64_f32(vget_low_f32(*vu));
     float64x2_t vu_hi = vcvt_high_f64_f32(*vu);
@@ -261,8 +264,7 @@ static void rope_head_half_neon(float *pu, float *pv, const double *c,
 }
 
 static void rope_row_neon(void *opaque, size_t row, const double *bs,
-                          const double *bc, const double *ks,
-                          const double *kc)
+                          const double *bc, const double *ks, const double *kc)
 {
     const struct rope_ctx *r = opaque;
     enum { CB = POSENC_ROPE_CB };
@@ -293,23 +295,25 @@ static void rope_f32_neon(float *x, size_t tokens, size_t heads,
                           simdnn_rope_style style)
 {
     enum { K0 = POSENC_ROPE_K0, K1 = POSENC_ROPE_K1, CB = POSENC_ROPE_CB };
-    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    _Alignas(64) double slot[POSENC_SLOT_DOUBLES(K0, K1, CB)];
     struct posenc_plan plan = {
-        .sincos = sincos_row_neon, .rotate = rotate_row_neon,
-        .column = rope_column_neon, .row = rope_row_neon,
-        .width = STEP, .k0 = K0, .k1 = K1, .cb = CB, .d = head_dim,
+        .sincos = sincos_row_neon,
+        .rotate = rotate_row_neon,
+        .column = rope_column_neon,
+        .row = rope_row_neon,
+        .width = STEP,
+        .k0 = K0,
+        .k1 = K1,
+        .cb = CB,
+        .d = head_dim,
         .base = base,
     };
-    struct rope_ctx r = {.x = x, .token_stride = token_stride,
-                         .heads = heads, .head_dim = head_dim,
+    struct rope_ctx r = {.x = x,
+                         .token_stride = token_stride,
+                         .heads = heads,
+                         .head_dim = head_dim,
                          .style = style};
-    double *slots;
-    size_t nslots;
-    double *heap = posenc_slots(&plan, position_offset, tokens, slot,
-                                &slots, &nslots);
-    posenc_tiles(&plan, position_offset, tokens, slots, nslots, scratch,
-                 &r);
-    free(heap);
+    posenc_tiles(&plan, position_offset, tokens, slot, &r);
 }
 
 SIMDNN_INTERNAL const struct posenc_ops posenc_ops_neon = {

@@ -36,9 +36,11 @@
 
 /*
  * Tables (table and fused add): rows per block K0, blocks per superblock
- * K1, column pairs per column block CB. The per-column-block tables of
- * sc(k*w) and sc(i*K0*w) take (K0 + K1) * CB * 16 bytes = 24 KiB of stack;
- * SLEEF runs once per column per 512 rows (S), the rest is two rotations.
+ * K1, column pairs per stack column block CB. A column block's slot (w,
+ * T0, T1, S and B) takes (5 + 2*K0 + 2*K1) * CB * 8 bytes = 25 KiB of
+ * stack; calls of POSENC_WIDE_ROWS rows or more over wider rows put one
+ * slot for the whole width on the heap instead (posenc_wide_slot). SLEEF
+ * runs once per column per 512 rows (S); the rest is two rotations.
  */
 #define POSENC_TABLE_K0 16
 #define POSENC_TABLE_K1 32
@@ -47,8 +49,9 @@
 /*
  * RoPE: a token's angles serve every head, so the SLEEF cost is already
  * divided by the head count and smaller blocks suffice; the column block
- * covers head_dim 256 in one pass over the tensor (wider heads take
- * several passes): (8 + 8) * 128 * 16 bytes = 32 KiB of stack.
+ * covers head_dim 256 in one pass over the tensor (wider heads take one
+ * pass per 256): (5 + 2*8 + 2*8) * 128 * 8 bytes = 37 KiB of stack, plus the
+ * per-token rows of the unit (at most 6 KiB).
  */
 #define POSENC_ROPE_K0 8
 #define POSENC_ROPE_K1 8
@@ -77,11 +80,11 @@ static inline double posenc_frequency(double base, size_t k, size_t d)
  * consumer of the rows; this header does the bookkeeping.
  */
 struct posenc_blocks {
-    size_t k0, k1;  /* rows per block, blocks per superblock */
-    size_t pairs;   /* pairs in this column block */
-    size_t padded;  /* pairs rounded up to the unit's vector width */
-    size_t stride;  /* doubles between rows of t0 and t1 (>= padded) */
-    double *w;      /* [padded] frequencies, 0 in the padding */
+    size_t k0, k1;     /* rows per block, blocks per superblock */
+    size_t pairs;      /* pairs in this column block */
+    size_t padded;     /* pairs rounded up to the unit's vector width */
+    size_t stride;     /* doubles between rows of t0 and t1 (>= padded) */
+    double *w;         /* [padded] frequencies, 0 in the padding */
     double *t0s, *t0c; /* [k0][stride] T0[k], about sc(k*w) */
     double *t1s, *t1c; /* [k1][stride] T1[i], about sc(i*k0*w) */
     double *ss, *sc;   /* [padded] sc(S*w) of the current superblock */
@@ -118,15 +121,17 @@ struct posenc_plan {
     double base;
 };
 
-/* Doubles of one column block's tables: w, T0 and T1 (sin and cos). */
+/* Doubles of one column block's slot: w, T0 and T1 (sin and cos), the
+ * superblock start S and the block start B. */
+#define POSENC_SLOT_DOUBLES(k0, k1, cb) ((cb) * (5 + 2 * (k0) + 2 * (k1)))
+
 static inline size_t posenc_slot_doubles(const struct posenc_plan *plan)
 {
-    return plan->cb * (1 + 2 * plan->k0 + 2 * plan->k1);
+    return POSENC_SLOT_DOUBLES(plan->k0, plan->k1, plan->cb);
 }
 
 static inline void posenc_bind(const struct posenc_plan *plan,
-                               struct posenc_blocks *b, double *slot,
-                               double *scratch)
+                               struct posenc_blocks *b, double *slot)
 {
     size_t cb = plan->cb;
     b->k0 = plan->k0;
@@ -137,10 +142,10 @@ static inline void posenc_bind(const struct posenc_plan *plan,
     b->t0c = b->t0s + plan->k0 * cb;
     b->t1s = b->t0c + plan->k0 * cb;
     b->t1c = b->t1s + plan->k1 * cb;
-    b->ss = scratch;
-    b->sc = scratch + cb;
-    b->bs = scratch + 2 * cb;
-    b->bc = scratch + 3 * cb;
+    b->ss = b->t1c + plan->k1 * cb;
+    b->sc = b->ss + cb;
+    b->bs = b->sc + cb;
+    b->bc = b->bs + cb;
 }
 
 /*
@@ -153,9 +158,8 @@ static inline void posenc_prepare(const struct posenc_plan *plan,
                                   struct posenc_blocks *b, size_t j0)
 {
     for (size_t j = 0; j < b->padded; j++)
-        b->w[j] = j < b->pairs ? posenc_frequency(plan->base, j0 + j,
-                                                  plan->d)
-                               : 0.0;
+        b->w[j] =
+            j < b->pairs ? posenc_frequency(plan->base, j0 + j, plan->d) : 0.0;
     double *tables[2][2] = {{b->t0s, b->t0c}, {b->t1s, b->t1c}};
     size_t sizes[2] = {b->k0, b->k1};
     double steps[2] = {1.0, (double)b->k0};
@@ -167,21 +171,19 @@ static inline void posenc_prepare(const struct posenc_plan *plan,
         }
         if (sizes[t] < 2)
             continue;
-        plan->sincos(ts + b->stride, tc + b->stride, b->w, b->padded,
-                     steps[t]);
+        plan->sincos(ts + b->stride, tc + b->stride, b->w, b->padded, steps[t]);
         for (size_t i = 2; i < sizes[t]; i++)
             plan->rotate(ts + i * b->stride, tc + i * b->stride,
-                         ts + (i - 1) * b->stride,
-                         tc + (i - 1) * b->stride, ts + b->stride,
-                         tc + b->stride, b->padded);
+                         ts + (i - 1) * b->stride, tc + (i - 1) * b->stride,
+                         ts + b->stride, tc + b->stride, b->padded);
     }
 }
 
 /* Steps 3 to 5 of scalar.c for positions [p, end) of one superblock:
  * every row, in order. */
 static inline void posenc_run(const struct posenc_plan *plan,
-                              struct posenc_blocks *b, size_t origin,
-                              size_t p, size_t end, void *ctx)
+                              struct posenc_blocks *b, size_t origin, size_t p,
+                              size_t end, void *ctx)
 {
     size_t s0 = p / (b->k0 * b->k1) * (b->k0 * b->k1);
     plan->sincos(b->ss, b->sc, b->w, b->padded, (double)s0);
@@ -192,8 +194,8 @@ static inline void posenc_run(const struct posenc_plan *plan,
                      b->t1c + i * b->stride, b->padded);
         for (; p < b_end; p++) {
             size_t k = p - b0;
-            plan->row(ctx, p - origin, b->bs, b->bc,
-                      b->t0s + k * b->stride, b->t0c + k * b->stride);
+            plan->row(ctx, p - origin, b->bs, b->bc, b->t0s + k * b->stride,
+                      b->t0c + k * b->stride);
         }
     }
 }
@@ -201,33 +203,32 @@ static inline void posenc_run(const struct posenc_plan *plan,
 /*
  * The whole call over positions [first, first + count): tiles of one
  * superblock's rows (at most K0*K1) by one column block, superblocks
- * outer, so the rows in flight span at most K0*K1 rows (TLB and
- * prefetchers see a bounded set of pages) while each tile's T0 stays in
- * L1. `slots` holds the tables of `nslots` column blocks: with one per
- * column block each is prepared once; with a single slot it is prepared
- * again whenever the column block changes (the values are the same
- * either way). `scratch` holds 4 * cb doubles.
+ * outer. The slot is prepared again whenever the column block changes
+ * (the values are the same either way); with a single column block (the
+ * whole width, see posenc_wide_slot) it is prepared once and every row is
+ * produced whole, left to right, so loads and stores stream through
+ * memory. (With several column blocks the rows of a tile are a power of
+ * two apart for common widths: each load of x in the fused add and RoPE
+ * would alias, modulo 4 KiB, a store of the row before still in the store
+ * queue and wait for it; the stack path only serves calls too small for
+ * that to matter.)
  */
-static inline void posenc_tiles(const struct posenc_plan *plan,
-                                size_t first, size_t count, double *slots,
-                                size_t nslots, double *scratch, void *ctx)
+static inline void posenc_tiles(const struct posenc_plan *plan, size_t first,
+                                size_t count, double *slot, void *ctx)
 {
     size_t half = plan->d / 2, cb = plan->cb;
     size_t ncb = (half + cb - 1) / cb, super = plan->k0 * plan->k1;
-    size_t per = posenc_slot_doubles(plan), prepared = (size_t)-1;
-    size_t end = first + count;
+    size_t prepared = (size_t)-1, end = first + count;
     for (size_t s = first; s < end;) {
         size_t s_end = (s / super + 1) * super;
         if (s_end > end)
             s_end = end;
         for (size_t c = 0; c < ncb; c++) {
             struct posenc_blocks b;
-            size_t slot = nslots >= ncb ? c : 0;
-            posenc_bind(plan, &b, slots + slot * per, scratch);
+            posenc_bind(plan, &b, slot);
             b.pairs = half - c * cb < cb ? half - c * cb : cb;
-            b.padded = (b.pairs + plan->width - 1) / plan->width *
-                       plan->width;
-            if (nslots >= ncb ? s == first : prepared != c) {
+            b.padded = (b.pairs + plan->width - 1) / plan->width * plan->width;
+            if (prepared != c) {
                 posenc_prepare(plan, &b, c * cb);
                 prepared = c;
             }
@@ -238,30 +239,26 @@ static inline void posenc_tiles(const struct posenc_plan *plan,
     }
 }
 
+/* Calls of at least this many rows get a whole-width slot on the heap. */
+#define POSENC_WIDE_ROWS 32
+
 /*
- * Where the tables go: one slot per column block on the heap when the
- * call has several column blocks and crosses a superblock boundary (so a
- * single slot would be prepared again for every tile), else the caller's
- * stack slot. A failed allocation falls back to the stack slot (slower,
- * same values): the call never fails. Returns the heap block to free.
+ * A slot for the whole width on the heap (plan->cb becomes the padded
+ * width: one column block) when the width exceeds one stack column block
+ * and the call has POSENC_WIDE_ROWS rows or more; NULL otherwise or when
+ * the allocation fails, and the caller uses its stack slot (slower, same
+ * values): the call never fails. About 800 bytes per pair.
  */
-static inline double *posenc_slots(const struct posenc_plan *plan,
-                                   size_t first, size_t count,
-                                   double *stack_slot, double **slots,
-                                   size_t *nslots)
+static inline double *posenc_wide_slot(struct posenc_plan *plan, size_t count)
 {
-    size_t half = plan->d / 2, ncb = (half + plan->cb - 1) / plan->cb;
-    size_t super = plan->k0 * plan->k1;
-    *slots = stack_slot;
-    *nslots = 1;
-    if (ncb < 2 || first / super == (first + count - 1) / super)
+    size_t half = plan->d / 2;
+    if (half <= plan->cb || count < POSENC_WIDE_ROWS)
         return NULL;
-    size_t bytes = ncb * posenc_slot_doubles(plan) * sizeof(double);
+    size_t cb = (half + plan->width - 1) / plan->width * plan->width;
+    size_t bytes = POSENC_SLOT_DOUBLES(plan->k0, plan->k1, cb) * 8;
     double *heap = aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (heap != NULL) {
-        *slots = heap;
-        *nslots = ncb;
-    }
+    if (heap != NULL)
+        plan->cb = cb;
     return heap;
 }
 
@@ -271,8 +268,8 @@ struct posenc_ops {
                   size_t row_stride, size_t position_offset, double base,
                   simdnn_posenc_layout layout);
     /* x[r*row_stride + j] += PE(position_offset + r, j), one rounding. */
-    void (*add)(float *x, size_t positions, size_t d_model,
-                size_t row_stride, size_t position_offset, double base,
+    void (*add)(float *x, size_t positions, size_t d_model, size_t row_stride,
+                size_t position_offset, double base,
                 simdnn_posenc_layout layout);
     /* RoPE in place on [tokens][heads][head_dim], token_stride apart. */
     void (*rope)(float *x, size_t tokens, size_t heads, size_t head_dim,

@@ -11,8 +11,7 @@
  *
  *  1. Frequencies. w_k = pow(base, -(2k)/d) in double (posenc_frequency),
  *     once per column per call.
- *  2. Offset tables. For the column block (POSENC_TABLE_CB pairs, so the
- *     tables stay in L1), T0[k] ~ sc(k*w) for k < K0 and T1[i] ~
+ *  2. Offset tables. Per column, T0[k] ~ sc(k*w) for k < K0 and T1[i] ~
  *     sc(i*K0*w) for i < K1, where sc is SLEEF's double sincos (below 1
  *     ulp for any argument) of an angle rounded once from an exact integer
  *     times w: T0[1] = sc(w), T1[1] = sc(K0*w), and every further entry is
@@ -45,14 +44,21 @@
  *
  * Cost per element: two double multiplies, two FMAs and a conversion; the
  * SLEEF call of step 3 is amortized over K0*K1 = 512 rows and the
- * rotation of step 4 over K0 = 16 rows.
+ * rotation of step 4 over K0 = 16 rows (RoPE: 8 x 8, its angles serving
+ * every head).
+ *
+ * Traversal (posenc.h). Steps 1 and 2 fill a slot per column block; rows
+ * are produced superblock by superblock, each whole when one slot covers
+ * the row (heap, big calls) or column block by column block (stack slot
+ * of POSENC_TABLE_CB pairs, small calls). The same values come out
+ * either way: every step is elementwise over the columns.
  */
 #include <sleef.h>
 
 #include "posenc/posenc.h"
 
-static void sincos_row_scalar(double *s, double *c, const double *w,
-                              size_t n, double m)
+static void sincos_row_scalar(double *s, double *c, const double *w, size_t n,
+                              double m)
 {
     for (size_t j = 0; j < n; j++) {
         Sleef_double2 sc = Sleef_sincos_u10(m * w[j]);
@@ -120,26 +126,29 @@ static void table_column_scalar(void *opaque, size_t j0, size_t pairs)
 
 static void table_any_scalar(float *out, size_t positions, size_t d_model,
                              size_t row_stride, size_t position_offset,
-                             double base, simdnn_posenc_layout layout,
-                             int add)
+                             double base, simdnn_posenc_layout layout, int add)
 {
     enum { K0 = POSENC_TABLE_K0, K1 = POSENC_TABLE_K1, CB = POSENC_TABLE_CB };
-    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    _Alignas(64) double slot[POSENC_SLOT_DOUBLES(K0, K1, CB)];
     struct posenc_plan plan = {
-        .sincos = sincos_row_scalar, .rotate = rotate_row_scalar,
-        .column = table_column_scalar, .row = table_row_scalar,
-        .width = 1, .k0 = K0, .k1 = K1, .cb = CB, .d = d_model,
+        .sincos = sincos_row_scalar,
+        .rotate = rotate_row_scalar,
+        .column = table_column_scalar,
+        .row = table_row_scalar,
+        .width = 1,
+        .k0 = K0,
+        .k1 = K1,
+        .cb = CB,
+        .d = d_model,
         .base = base,
     };
-    struct table_ctx t = {.out = out, .row_stride = row_stride,
-                          .half = d_model / 2, .layout = layout,
+    struct table_ctx t = {.out = out,
+                          .row_stride = row_stride,
+                          .half = d_model / 2,
+                          .layout = layout,
                           .add = add};
-    double *slots;
-    size_t nslots;
-    double *heap = posenc_slots(&plan, position_offset, positions, slot,
-                                &slots, &nslots);
-    posenc_tiles(&plan, position_offset, positions, slots, nslots, scratch,
-                 &t);
+    double *heap = posenc_wide_slot(&plan, positions);
+    posenc_tiles(&plan, position_offset, positions, heap ? heap : slot, &t);
     free(heap);
 }
 
@@ -156,8 +165,8 @@ static void posenc_add_f32_scalar(float *x, size_t positions, size_t d_model,
                                   size_t row_stride, size_t position_offset,
                                   double base, simdnn_posenc_layout layout)
 {
-    table_any_scalar(x, positions, d_model, row_stride, position_offset,
-                     base, layout, 1);
+    table_any_scalar(x, positions, d_model, row_stride, position_offset, base,
+                     layout, 1);
 }
 
 /* ---- RoPE ---- */
@@ -212,23 +221,25 @@ static void rope_f32_scalar(float *x, size_t tokens, size_t heads,
                             simdnn_rope_style style)
 {
     enum { K0 = POSENC_ROPE_K0, K1 = POSENC_ROPE_K1, CB = POSENC_ROPE_CB };
-    _Alignas(64) double slot[CB * (1 + 2 * K0 + 2 * K1)], scratch[4 * CB];
+    _Alignas(64) double slot[POSENC_SLOT_DOUBLES(K0, K1, CB)];
     struct posenc_plan plan = {
-        .sincos = sincos_row_scalar, .rotate = rotate_row_scalar,
-        .column = rope_column_scalar, .row = rope_row_scalar,
-        .width = 1, .k0 = K0, .k1 = K1, .cb = CB, .d = head_dim,
+        .sincos = sincos_row_scalar,
+        .rotate = rotate_row_scalar,
+        .column = rope_column_scalar,
+        .row = rope_row_scalar,
+        .width = 1,
+        .k0 = K0,
+        .k1 = K1,
+        .cb = CB,
+        .d = head_dim,
         .base = base,
     };
-    struct rope_ctx r = {.x = x, .token_stride = token_stride,
-                         .heads = heads, .head_dim = head_dim,
+    struct rope_ctx r = {.x = x,
+                         .token_stride = token_stride,
+                         .heads = heads,
+                         .head_dim = head_dim,
                          .style = style};
-    double *slots;
-    size_t nslots;
-    double *heap = posenc_slots(&plan, position_offset, tokens, slot,
-                                &slots, &nslots);
-    posenc_tiles(&plan, position_offset, tokens, slots, nslots, scratch,
-                 &r);
-    free(heap);
+    posenc_tiles(&plan, position_offset, tokens, slot, &r);
 }
 
 SIMDNN_INTERNAL const struct posenc_ops posenc_ops_scalar = {

@@ -8,22 +8,33 @@
  *   end). The max pass blends -Inf into masked lanes; the exp pass clears
  *   them before they are summed.
  * - NaN: _mm256_max_ps(a, b) returns b when either is NaN, so the max may
- *   or may not keep a NaN; either way step 3 makes d = NaN for that entry
- *   and the sum NaN (scalar.c step 2). The flush is
- *   andnot(d_hi < CUTOFF, e): an ordered compare is false for NaN.
+ *   or may not keep a NaN; either way step 4 makes d = NaN for that entry
+ *   and the sum NaN (scalar.c step 2). The clamp of step 3 is
+ *   max_ps(vlower, vx), which returns vx, NaN kept, when vx is NaN; the
+ *   flush of step 7 is andnot(d_hi < CUTOFF, e): an ordered compare is
+ *   false for NaN.
  * - Sums: per group of 4 vectors the 4 e vectors are added in float (the
  *   SOFTMAX_SUM_BLOCK of scalar.c, per lane), converted to double
  *   (cvtps_pd of each 128-bit half) and added to two double accumulators.
  *
- * Pass structure and its floor, for rows that fit in cache (1000, 4096,
- * 65536 floats): three passes, max (1 load + 1 max per 8 elements), exp-
- * store-and-sum, scale (load, mul, store). The exp pass dominates: per 8
- * elements 21 vector FP ops (9 on the two FMA pipes: 7 fma + 1 mul + the
- * round fma; 9 adds/subs on the two add pipes: TwoSum, n, r + d_lo, sums;
- * shift, compare, andnot) = about 5.3 cycles on Zen 3's 4 FP pipes, 0.66
- * cycle per element, if 4 independent vectors keep the pipes busy (the
- * dependent chain of one vector is ~40 cycles deep). Max and scale add
- * about 0.2 cycle per element.
+ * Cost and floor. The exp of the clamped form is 18 vector FP ops per 8
+ * elements (clamp 1, d_hi 1, Fast2Sum 4, n 2, r 3, s 1, polynomial 6),
+ * plus the sum (2) and one load and store: 9 of them on Zen 3's two FMA
+ * pipes, 9 on its two add pipes, so a full core could sustain about 5
+ * cycles per vector, 0.6 cycle per element. Measured here (a 2-vCPU VM
+ * whose sibling thread is busy: a dependent add chain shows ~3 GHz but
+ * independent FP ops retire at about 1.5 per cycle) the exp pass takes
+ * 10.4 cycles per vector, 1.3 cycles per element; every op saved counts,
+ * which is why step 3 clamps instead of flushing (2 ops -> 1) and step 4
+ * uses Fast2Sum (6 ops -> 4): 11.9 -> 10.4 cycles per vector. The max
+ * pass costs 0.08 and the scale pass 0.14 cycle per element in L1/L2.
+ * Interleaving the 4 vectors' chains by hand changed nothing (the
+ * out-of-order window already overlaps them).
+ *
+ * Pass structure: three passes (max; exp-store-and-sum; scale) up to
+ * SOFTMAX_ONLINE_MIN, then the two-pass form of scalar.c ("Long rows")
+ * with non-temporal stores from SOFTMAX_STREAM_MIN; see softmax.h for the
+ * measurements behind the thresholds.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -42,14 +53,18 @@ ALWAYS_INLINE __m256i tail_mask(size_t k)
     return _mm256_loadu_si256((const __m256i *)(mask_table + 8 - k));
 }
 
-/* Steps 3-6 of scalar.c on 8 lanes: exp(x - m) given -m. */
-ALWAYS_INLINE __m256 exp_minus_max(__m256 vx, __m256 vneg_m)
+/* Steps 3-7 of scalar.c on 8 lanes: exp(x - m) given -m and, for the
+ * clamped form, lower = fl(m - 88). */
+ALWAYS_INLINE __m256 exp_minus_max(__m256 vx, __m256 vneg_m, __m256 vlower,
+                                   const int clamp)
 {
+    if (clamp)
+        vx = _mm256_max_ps(vlower, vx);
+
     const __m256 vd_hi = _mm256_add_ps(vx, vneg_m);
-    const __m256 vb_virtual = _mm256_sub_ps(vd_hi, vx);
-    const __m256 va_virtual = _mm256_sub_ps(vd_hi, vb_virtual);
-    const __m256 vd_lo = _mm256_add_ps(_mm256_sub_ps(vx, va_virtual),
-                                       _mm256_sub_ps(vneg_m, vb_virtual));
+    const __m256 va = _mm256_min_ps(vx, vneg_m);
+    const __m256 vb = _mm256_max_ps(vx, vneg_m);
+    const __m256 vd_lo = _mm256_sub_ps(vb, _mm256_sub_ps(vd_hi, va));
 
     __m256 vn = _mm256_fmadd_ps(vd_hi, _mm256_set1_ps(SOFTMAX_LOG2E),
                                 _mm256_set1_ps(SOFTMAX_MAGIC));
@@ -67,10 +82,20 @@ ALWAYS_INLINE __m256 exp_minus_max(__m256 vx, __m256 vneg_m)
     vq = _mm256_fmadd_ps(vq, vr, _mm256_set1_ps(SOFTMAX_EXP_C1));
     const __m256 vt = _mm256_mul_ps(vr, vs);
     const __m256 ve = _mm256_fmadd_ps(vt, vq, vs);
+    if (clamp)
+        return ve;
 
     const __m256 vflush = _mm256_cmp_ps(
         vd_hi, _mm256_set1_ps(SOFTMAX_CUTOFF), _CMP_LT_OQ);
     return _mm256_andnot_ps(vflush, ve);
+}
+
+/* Step 3's choice for a row maximum m (scalar.c exp_args_for). */
+static int clamp_ok(float m, float *lower)
+{
+    *lower = m - 88.0f;
+    const double gap = (double)*lower - (double)m;
+    return gap >= -88.3 && gap <= -87.7;
 }
 
 ALWAYS_INLINE __m256d widen_lo(__m256 v)
@@ -134,17 +159,27 @@ static float row_max(const float *x, size_t n, unsigned flags)
     return m;
 }
 
-/* Steps 3-7; stores e into y when `store`. */
-ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
-                             const int store)
+/* Steps 3-8; stores e into y when `store`. */
+ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
+                               __m256 vneg_m, __m256 vlower, const int store,
+                               const int clamp, const int prefetch)
 {
-    const __m256 vneg_m = _mm256_set1_ps(-m);
     __m256d vacc0 = _mm256_setzero_pd(), vacc1 = _mm256_setzero_pd();
     for (; n >= 32; n -= 32, x += 32, y += store ? 32 : 0) {
-        const __m256 ve0 = exp_minus_max(_mm256_loadu_ps(x), vneg_m);
-        const __m256 ve1 = exp_minus_max(_mm256_loadu_ps(x + 8), vneg_m);
-        const __m256 ve2 = exp_minus_max(_mm256_loadu_ps(x + 16), vneg_m);
-        const __m256 ve3 = exp_minus_max(_mm256_loadu_ps(x + 24), vneg_m);
+        if (prefetch) { /* the next chunk, while this one computes */
+            _mm_prefetch((const char *)(x + SOFTMAX_ONLINE_CHUNK),
+                         _MM_HINT_T0);
+            _mm_prefetch((const char *)(x + SOFTMAX_ONLINE_CHUNK + 16),
+                         _MM_HINT_T0);
+        }
+        const __m256 ve0 =
+            exp_minus_max(_mm256_loadu_ps(x), vneg_m, vlower, clamp);
+        const __m256 ve1 =
+            exp_minus_max(_mm256_loadu_ps(x + 8), vneg_m, vlower, clamp);
+        const __m256 ve2 =
+            exp_minus_max(_mm256_loadu_ps(x + 16), vneg_m, vlower, clamp);
+        const __m256 ve3 =
+            exp_minus_max(_mm256_loadu_ps(x + 24), vneg_m, vlower, clamp);
         if (store) {
             _mm256_storeu_ps(y, ve0);
             _mm256_storeu_ps(y + 8, ve1);
@@ -157,7 +192,8 @@ ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
         vacc1 = _mm256_add_pd(vacc1, widen_hi(vblock));
     }
     for (; n >= 8; n -= 8, x += 8, y += store ? 8 : 0) {
-        const __m256 ve = exp_minus_max(_mm256_loadu_ps(x), vneg_m);
+        const __m256 ve =
+            exp_minus_max(_mm256_loadu_ps(x), vneg_m, vlower, clamp);
         if (store)
             _mm256_storeu_ps(y, ve);
         vacc0 = _mm256_add_pd(vacc0, widen_lo(ve));
@@ -165,7 +201,8 @@ ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
     }
     if (n != 0) {
         const __m256i vmask = tail_mask(n);
-        __m256 ve = exp_minus_max(_mm256_maskload_ps(x, vmask), vneg_m);
+        __m256 ve = exp_minus_max(_mm256_maskload_ps(x, vmask), vneg_m,
+                                  vlower, clamp);
         ve = _mm256_and_ps(ve, _mm256_castsi256_ps(vmask));
         if (store)
             _mm256_maskstore_ps(y, vmask, ve);
@@ -173,6 +210,31 @@ ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
         vacc1 = _mm256_add_pd(vacc1, widen_hi(ve));
     }
     return hsum_pd(_mm256_add_pd(vacc0, vacc1));
+}
+
+ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
+                             const int store)
+{
+    float lower;
+    const int clamp = clamp_ok(m, &lower);
+    const __m256 vneg_m = _mm256_set1_ps(-m);
+    const __m256 vlower = _mm256_set1_ps(lower);
+    return clamp ? exp_sum_k(x, y, n, vneg_m, vlower, store, 1, 0)
+                 : exp_sum_k(x, y, n, vneg_m, vlower, store, 0, 0);
+}
+
+/* Long rows, pass 1, one full chunk of SOFTMAX_ONLINE_CHUNK elements
+ * followed by at least one more: prefetches the next one. */
+static double exp_sum_chunk_prefetch(const float *x, float m)
+{
+    float lower;
+    const int clamp = clamp_ok(m, &lower);
+    const __m256 vneg_m = _mm256_set1_ps(-m);
+    const __m256 vlower = _mm256_set1_ps(lower);
+    return clamp ? exp_sum_k(x, NULL, SOFTMAX_ONLINE_CHUNK, vneg_m, vlower,
+                             0, 1, 1)
+                 : exp_sum_k(x, NULL, SOFTMAX_ONLINE_CHUNK, vneg_m, vlower,
+                             0, 0, 1);
 }
 
 /* Step 8: y *= inv. */
@@ -246,7 +308,11 @@ static double online_max_sum(const float *x, size_t n, unsigned flags,
             sum *= exp((double)m - (double)chunk_max);
             m = chunk_max;
         }
-        sum += exp_sum_only(x + i, c, m == -INFINITY ? 0.0f : m);
+        const float m_eff = m == -INFINITY ? 0.0f : m;
+        if (i + 2 * SOFTMAX_ONLINE_CHUNK <= n)
+            sum += exp_sum_chunk_prefetch(x + i, m_eff);
+        else
+            sum += exp_sum_only(x + i, c, m_eff);
     }
     if (m == -INFINITY) {
         if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
@@ -258,56 +324,95 @@ static double online_max_sum(const float *x, size_t n, unsigned flags,
     return sum;
 }
 
-ALWAYS_INLINE __m256 exp_scaled(const float *x, __m256 vneg_m, __m256 vinv)
+ALWAYS_INLINE __m256 exp_scaled(__m256 vx, __m256 vneg_m, __m256 vlower,
+                                __m256 vinv, const int clamp)
 {
-    return _mm256_mul_ps(exp_minus_max(_mm256_loadu_ps(x), vneg_m), vinv);
+    return _mm256_mul_ps(exp_minus_max(vx, vneg_m, vlower, clamp), vinv);
 }
 
-/* Long rows, pass 2: y = exp(x - m) * inv. With `stream`, the aligned
- * body uses non-temporal stores: a row that does not fit in the cache
- * then costs one read of x and one write of y, no read for ownership. */
-static void exp_scale_store(const float *x, float *y, size_t n, float m,
-                            float inv, int stream)
+/* How far ahead (floats) pass 2 prefetches x in the streaming form. */
+#define STREAM_PREFETCH 512
+
+/* Long rows, pass 2: y = exp(x - m) * inv. With `stream`, the 32-byte
+ * aligned body uses non-temporal stores: a row that does not fit in the
+ * cache then costs one read of x and one write of y, no read for
+ * ownership. */
+ALWAYS_INLINE void exp_scale_k(const float *x, float *y, size_t n,
+                               __m256 vneg_m, __m256 vlower, __m256 vinv,
+                               const int stream, const int clamp)
 {
-    const __m256 vneg_m = _mm256_set1_ps(-m);
-    const __m256 vinv = _mm256_set1_ps(inv);
     if (stream) {
         size_t head = (32 - ((uintptr_t)y & 31)) / 4 % 8;
         if (head > n)
             head = n;
         if (head != 0) {
             const __m256i vmask = tail_mask(head);
-            _mm256_maskstore_ps(
-                y, vmask,
-                _mm256_mul_ps(
-                    exp_minus_max(_mm256_maskload_ps(x, vmask), vneg_m),
-                    vinv));
+            _mm256_maskstore_ps(y, vmask,
+                                exp_scaled(_mm256_maskload_ps(x, vmask),
+                                           vneg_m, vlower, vinv, clamp));
             x += head;
             y += head;
             n -= head;
         }
         for (; n >= 32; n -= 32, x += 32, y += 32) {
-            _mm256_stream_ps(y, exp_scaled(x, vneg_m, vinv));
-            _mm256_stream_ps(y + 8, exp_scaled(x + 8, vneg_m, vinv));
-            _mm256_stream_ps(y + 16, exp_scaled(x + 16, vneg_m, vinv));
-            _mm256_stream_ps(y + 24, exp_scaled(x + 24, vneg_m, vinv));
+            if (n >= 32 + STREAM_PREFETCH) {
+                _mm_prefetch((const char *)(x + STREAM_PREFETCH),
+                             _MM_HINT_T0);
+                _mm_prefetch((const char *)(x + STREAM_PREFETCH + 16),
+                             _MM_HINT_T0);
+            }
+            _mm256_stream_ps(y, exp_scaled(_mm256_loadu_ps(x), vneg_m,
+                                           vlower, vinv, clamp));
+            _mm256_stream_ps(y + 8, exp_scaled(_mm256_loadu_ps(x + 8),
+                                               vneg_m, vlower, vinv, clamp));
+            _mm256_stream_ps(y + 16,
+                             exp_scaled(_mm256_loadu_ps(x + 16), vneg_m,
+                                        vlower, vinv, clamp));
+            _mm256_stream_ps(y + 24,
+                             exp_scaled(_mm256_loadu_ps(x + 24), vneg_m,
+                                        vlower, vinv, clamp));
         }
         _mm_sfence();
     }
     for (; n >= 32; n -= 32, x += 32, y += 32) {
-        _mm256_storeu_ps(y, exp_scaled(x, vneg_m, vinv));
-        _mm256_storeu_ps(y + 8, exp_scaled(x + 8, vneg_m, vinv));
-        _mm256_storeu_ps(y + 16, exp_scaled(x + 16, vneg_m, vinv));
-        _mm256_storeu_ps(y + 24, exp_scaled(x + 24, vneg_m, vinv));
+        _mm256_storeu_ps(y, exp_scaled(_mm256_loadu_ps(x), vneg_m, vlower,
+                                       vinv, clamp));
+        _mm256_storeu_ps(y + 8, exp_scaled(_mm256_loadu_ps(x + 8), vneg_m,
+                                           vlower, vinv, clamp));
+        _mm256_storeu_ps(y + 16, exp_scaled(_mm256_loadu_ps(x + 16), vneg_m,
+                                            vlower, vinv, clamp));
+        _mm256_storeu_ps(y + 24, exp_scaled(_mm256_loadu_ps(x + 24), vneg_m,
+                                            vlower, vinv, clamp));
     }
     for (; n >= 8; n -= 8, x += 8, y += 8)
-        _mm256_storeu_ps(y, exp_scaled(x, vneg_m, vinv));
+        _mm256_storeu_ps(y, exp_scaled(_mm256_loadu_ps(x), vneg_m, vlower,
+                                       vinv, clamp));
     if (n != 0) {
         const __m256i vmask = tail_mask(n);
-        _mm256_maskstore_ps(
-            y, vmask,
-            _mm256_mul_ps(exp_minus_max(_mm256_maskload_ps(x, vmask), vneg_m),
-                          vinv));
+        _mm256_maskstore_ps(y, vmask,
+                            exp_scaled(_mm256_maskload_ps(x, vmask), vneg_m,
+                                       vlower, vinv, clamp));
+    }
+}
+
+static void exp_scale_store(const float *x, float *y, size_t n, float m,
+                            float inv)
+{
+    float lower;
+    const int clamp = clamp_ok(m, &lower);
+    const __m256 vneg_m = _mm256_set1_ps(-m);
+    const __m256 vlower = _mm256_set1_ps(lower);
+    const __m256 vinv = _mm256_set1_ps(inv);
+    if (n >= SOFTMAX_STREAM_MIN) {
+        if (clamp)
+            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 1, 1);
+        else
+            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 1, 0);
+    } else {
+        if (clamp)
+            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 0, 1);
+        else
+            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 0, 0);
     }
 }
 
@@ -322,8 +427,7 @@ static void softmax_f32_avx2(const float *x, float *y, size_t rows,
             float m;
             const double sum = online_max_sum(xr, n, flags, &m);
             exp_scale_store(xr, yr, n, m,
-                            sum == 0.0 ? 0.0f : (float)(1.0 / sum),
-                            n >= SOFTMAX_STREAM_MIN);
+                            sum == 0.0 ? 0.0f : (float)(1.0 / sum));
             continue;
         }
         const float m = row_max(xr, n, flags);
@@ -381,7 +485,7 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
         __m256 vpart = _mm256_setzero_ps();
         for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++) {
             __m256 ve = exp_minus_max(
-                _mm256_maskload_ps(x + b * inner, vmask), vneg_m);
+                _mm256_maskload_ps(x + b * inner, vmask), vneg_m, vneg_m, 0);
             ve = _mm256_and_ps(ve, vlanes);
             if (!log_form)
                 _mm256_maskstore_ps(y + b * inner, vmask, ve);
@@ -392,7 +496,7 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
     }
     for (; a < axis; a++) {
         __m256 ve = exp_minus_max(_mm256_maskload_ps(x + a * inner, vmask),
-                                  vneg_m);
+                                  vneg_m, vneg_m, 0);
         ve = _mm256_and_ps(ve, vlanes);
         if (!log_form)
             _mm256_maskstore_ps(y + a * inner, vmask, ve);

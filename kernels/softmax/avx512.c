@@ -8,8 +8,12 @@
  *   (_mm512_mask_loadu_ps), the exp pass loads them as 0 and clears their
  *   results (_mm512_maskz_mov_ps) before summing; stores are
  *   _mm512_mask_storeu_ps. Masked-off lanes never touch memory.
- * - The flush is a compare into a k-mask: e = maskz_mov(!(d_hi < CUTOFF),
- *   e); an ordered compare is false for NaN, which keeps its NaN.
+ * - The clamp of scalar.c step 3 is max_ps(vlower, vx), which returns vx,
+ *   NaN kept, when vx is NaN; the flush of step 7 is a compare into a
+ *   k-mask, e = maskz_mov(!(d_hi < CUTOFF), e): an ordered compare is
+ *   false for NaN, which keeps its NaN.
+ * - Long rows: the two-pass form of scalar.c, with non-temporal stores
+ *   (_mm512_stream_ps on the 64-byte aligned body) from SOFTMAX_STREAM_MIN.
  * - Built against SIMDe (SIMDNN_USE_SIMDE) for the emulated test build;
  *   tests/simde/simdnn_simde.h supplies what SIMDe 0.7.4 lacks.
  */
@@ -30,14 +34,18 @@ ALWAYS_INLINE __mmask16 tail_mask(size_t k)
     return (__mmask16)((1u << k) - 1u);
 }
 
-/* Steps 3-6 of scalar.c on 16 lanes: exp(x - m) given -m. */
-ALWAYS_INLINE __m512 exp_minus_max(__m512 vx, __m512 vneg_m)
+/* Steps 3-7 of scalar.c on 16 lanes: exp(x - m) given -m and, for the
+ * clamped form, lower = fl(m - 88). */
+ALWAYS_INLINE __m512 exp_minus_max(__m512 vx, __m512 vneg_m, __m512 vlower,
+                                   const int clamp)
 {
+    if (clamp)
+        vx = _mm512_max_ps(vlower, vx);
+
     const __m512 vd_hi = _mm512_add_ps(vx, vneg_m);
-    const __m512 vb_virtual = _mm512_sub_ps(vd_hi, vx);
-    const __m512 va_virtual = _mm512_sub_ps(vd_hi, vb_virtual);
-    const __m512 vd_lo = _mm512_add_ps(_mm512_sub_ps(vx, va_virtual),
-                                       _mm512_sub_ps(vneg_m, vb_virtual));
+    const __m512 va = _mm512_min_ps(vx, vneg_m);
+    const __m512 vb = _mm512_max_ps(vx, vneg_m);
+    const __m512 vd_lo = _mm512_sub_ps(vb, _mm512_sub_ps(vd_hi, va));
 
     __m512 vn = _mm512_fmadd_ps(vd_hi, _mm512_set1_ps(SOFTMAX_LOG2E),
                                 _mm512_set1_ps(SOFTMAX_MAGIC));
@@ -55,10 +63,20 @@ ALWAYS_INLINE __m512 exp_minus_max(__m512 vx, __m512 vneg_m)
     vq = _mm512_fmadd_ps(vq, vr, _mm512_set1_ps(SOFTMAX_EXP_C1));
     const __m512 vt = _mm512_mul_ps(vr, vs);
     const __m512 ve = _mm512_fmadd_ps(vt, vq, vs);
+    if (clamp)
+        return ve;
 
     const __mmask16 kflush = _mm512_cmp_ps_mask(
         vd_hi, _mm512_set1_ps(SOFTMAX_CUTOFF), _CMP_LT_OQ);
     return _mm512_maskz_mov_ps((__mmask16)~kflush, ve);
+}
+
+/* Step 3's choice for a row maximum m (scalar.c exp_args_for). */
+static int clamp_ok(float m, float *lower)
+{
+    *lower = m - 88.0f;
+    const double gap = (double)*lower - (double)m;
+    return gap >= -88.3 && gap <= -87.7;
 }
 
 ALWAYS_INLINE __m512d widen_lo(__m512 v)
@@ -81,8 +99,8 @@ ALWAYS_INLINE __m512 narrow(__m512d vlo, __m512d vhi)
         1));
 }
 
-/* Steps 1-2. */
-static float row_max(const float *x, size_t n, unsigned flags)
+/* Step 1: the maximum of x[0..n). */
+static float max_of(const float *x, size_t n)
 {
     const __m512 vminus_inf = _mm512_set1_ps(-INFINITY);
     __m512 vmax0 = vminus_inf, vmax1 = vminus_inf, vmax2 = vminus_inf,
@@ -98,24 +116,34 @@ static float row_max(const float *x, size_t n, unsigned flags)
     if (n != 0)
         vmax1 = _mm512_max_ps(
             vmax1, _mm512_mask_loadu_ps(vminus_inf, tail_mask(n), x));
-    float m = _mm512_reduce_max_ps(_mm512_max_ps(
+    return _mm512_reduce_max_ps(_mm512_max_ps(
         _mm512_max_ps(vmax0, vmax1), _mm512_max_ps(vmax2, vmax3)));
+}
+
+/* Steps 1-2. */
+static float row_max(const float *x, size_t n, unsigned flags)
+{
+    float m = max_of(x, n);
     if (m == -INFINITY && (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO))
         m = 0.0f;
     return m;
 }
 
-/* Steps 3-7; stores e into y when `store`. */
-ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
-                             const int store)
+/* Steps 3-8; stores e into y when `store`. */
+ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
+                               __m512 vneg_m, __m512 vlower, const int store,
+                               const int clamp)
 {
-    const __m512 vneg_m = _mm512_set1_ps(-m);
     __m512d vacc0 = _mm512_setzero_pd(), vacc1 = _mm512_setzero_pd();
     for (; n >= 64; n -= 64, x += 64, y += store ? 64 : 0) {
-        const __m512 ve0 = exp_minus_max(_mm512_loadu_ps(x), vneg_m);
-        const __m512 ve1 = exp_minus_max(_mm512_loadu_ps(x + 16), vneg_m);
-        const __m512 ve2 = exp_minus_max(_mm512_loadu_ps(x + 32), vneg_m);
-        const __m512 ve3 = exp_minus_max(_mm512_loadu_ps(x + 48), vneg_m);
+        const __m512 ve0 =
+            exp_minus_max(_mm512_loadu_ps(x), vneg_m, vlower, clamp);
+        const __m512 ve1 =
+            exp_minus_max(_mm512_loadu_ps(x + 16), vneg_m, vlower, clamp);
+        const __m512 ve2 =
+            exp_minus_max(_mm512_loadu_ps(x + 32), vneg_m, vlower, clamp);
+        const __m512 ve3 =
+            exp_minus_max(_mm512_loadu_ps(x + 48), vneg_m, vlower, clamp);
         if (store) {
             _mm512_storeu_ps(y, ve0);
             _mm512_storeu_ps(y + 16, ve1);
@@ -128,7 +156,8 @@ ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
         vacc1 = _mm512_add_pd(vacc1, widen_hi(vblock));
     }
     for (; n >= 16; n -= 16, x += 16, y += store ? 16 : 0) {
-        const __m512 ve = exp_minus_max(_mm512_loadu_ps(x), vneg_m);
+        const __m512 ve =
+            exp_minus_max(_mm512_loadu_ps(x), vneg_m, vlower, clamp);
         if (store)
             _mm512_storeu_ps(y, ve);
         vacc0 = _mm512_add_pd(vacc0, widen_lo(ve));
@@ -137,13 +166,25 @@ ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
     if (n != 0) {
         const __mmask16 kmask = tail_mask(n);
         const __m512 ve = _mm512_maskz_mov_ps(
-            kmask, exp_minus_max(_mm512_maskz_loadu_ps(kmask, x), vneg_m));
+            kmask, exp_minus_max(_mm512_maskz_loadu_ps(kmask, x), vneg_m,
+                                 vlower, clamp));
         if (store)
             _mm512_mask_storeu_ps(y, kmask, ve);
         vacc0 = _mm512_add_pd(vacc0, widen_lo(ve));
         vacc1 = _mm512_add_pd(vacc1, widen_hi(ve));
     }
     return _mm512_reduce_add_pd(_mm512_add_pd(vacc0, vacc1));
+}
+
+ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
+                             const int store)
+{
+    float lower;
+    const int clamp = clamp_ok(m, &lower);
+    const __m512 vneg_m = _mm512_set1_ps(-m);
+    const __m512 vlower = _mm512_set1_ps(lower);
+    return clamp ? exp_sum_k(x, y, n, vneg_m, vlower, store, 1)
+                 : exp_sum_k(x, y, n, vneg_m, vlower, store, 0);
 }
 
 /* Step 8: y *= inv. */
@@ -201,6 +242,95 @@ static double exp_sum_only(const float *x, size_t n, float m)
     return exp_sum(x, NULL, n, m, 0);
 }
 
+/* Long rows, pass 1 (scalar.c, "Long rows"). */
+static double online_max_sum(const float *x, size_t n, unsigned flags,
+                             float *max_out)
+{
+    float m = -INFINITY;
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i += SOFTMAX_ONLINE_CHUNK) {
+        const size_t c =
+            n - i < SOFTMAX_ONLINE_CHUNK ? n - i : SOFTMAX_ONLINE_CHUNK;
+        const float chunk_max = max_of(x + i, c);
+        if (chunk_max > m) {
+            sum *= exp((double)m - (double)chunk_max);
+            m = chunk_max;
+        }
+        sum += exp_sum_only(x + i, c, m == -INFINITY ? 0.0f : m);
+    }
+    if (m == -INFINITY) {
+        if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
+            m = 0.0f;
+        else
+            sum = NAN;
+    }
+    *max_out = m;
+    return sum;
+}
+
+ALWAYS_INLINE __m512 exp_scaled(__m512 vx, __m512 vneg_m, __m512 vlower,
+                                __m512 vinv, const int clamp)
+{
+    return _mm512_mul_ps(exp_minus_max(vx, vneg_m, vlower, clamp), vinv);
+}
+
+/* Long rows, pass 2: y = exp(x - m) * inv; non-temporal stores on the
+ * 64-byte aligned body with `stream`. */
+ALWAYS_INLINE void exp_scale_k(const float *x, float *y, size_t n,
+                               __m512 vneg_m, __m512 vlower, __m512 vinv,
+                               const int stream, const int clamp)
+{
+    if (stream) {
+        size_t head = (64 - ((uintptr_t)y & 63)) / 4 % 16;
+        if (head > n)
+            head = n;
+        if (head != 0) {
+            const __mmask16 kmask = tail_mask(head);
+            _mm512_mask_storeu_ps(
+                y, kmask,
+                exp_scaled(_mm512_maskz_loadu_ps(kmask, x), vneg_m, vlower,
+                           vinv, clamp));
+            x += head;
+            y += head;
+            n -= head;
+        }
+        for (; n >= 16; n -= 16, x += 16, y += 16)
+            _mm512_stream_ps(y, exp_scaled(_mm512_loadu_ps(x), vneg_m,
+                                           vlower, vinv, clamp));
+        _mm_sfence();
+    }
+    for (; n >= 16; n -= 16, x += 16, y += 16)
+        _mm512_storeu_ps(y, exp_scaled(_mm512_loadu_ps(x), vneg_m, vlower,
+                                       vinv, clamp));
+    if (n != 0) {
+        const __mmask16 kmask = tail_mask(n);
+        _mm512_mask_storeu_ps(y, kmask,
+                              exp_scaled(_mm512_maskz_loadu_ps(kmask, x),
+                                         vneg_m, vlower, vinv, clamp));
+    }
+}
+
+static void exp_scale_store(const float *x, float *y, size_t n, float m,
+                            float inv)
+{
+    float lower;
+    const int clamp = clamp_ok(m, &lower);
+    const __m512 vneg_m = _mm512_set1_ps(-m);
+    const __m512 vlower = _mm512_set1_ps(lower);
+    const __m512 vinv = _mm512_set1_ps(inv);
+    if (n >= SOFTMAX_STREAM_MIN) {
+        if (clamp)
+            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 1, 1);
+        else
+            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 1, 0);
+    } else {
+        if (clamp)
+            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 0, 1);
+        else
+            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 0, 0);
+    }
+}
+
 static void softmax_f32_avx512(const float *x, float *y, size_t rows,
                                size_t n, size_t x_stride, size_t y_stride,
                                unsigned flags)
@@ -208,6 +338,13 @@ static void softmax_f32_avx512(const float *x, float *y, size_t rows,
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
         float *yr = y + row * y_stride;
+        if (n >= SOFTMAX_ONLINE_MIN) {
+            float m;
+            const double sum = online_max_sum(xr, n, flags, &m);
+            exp_scale_store(xr, yr, n, m,
+                            sum == 0.0 ? 0.0f : (float)(1.0 / sum));
+            continue;
+        }
         const float m = row_max(xr, n, flags);
         const double sum = exp_sum_store(xr, yr, n, m);
         scale(yr, n, sum == 0.0 ? 0.0f : (float)(1.0 / sum));
@@ -221,8 +358,14 @@ static void log_softmax_f32_avx512(const float *x, float *y, size_t rows,
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
         float *yr = y + row * y_stride;
-        const float m = row_max(xr, n, flags);
-        const double sum = exp_sum_only(xr, n, m);
+        float m;
+        double sum;
+        if (n >= SOFTMAX_ONLINE_MIN) {
+            sum = online_max_sum(xr, n, flags, &m);
+        } else {
+            m = row_max(xr, n, flags);
+            sum = exp_sum_only(xr, n, m);
+        }
         log_store(xr, yr, n, m, sum == 0.0 ? 0.0 : log(sum));
     }
 }
@@ -254,7 +397,7 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
             const __m512 ve = _mm512_maskz_mov_ps(
                 kmask,
                 exp_minus_max(_mm512_maskz_loadu_ps(kmask, x + b * inner),
-                              vneg_m));
+                              vneg_m, vneg_m, 0));
             if (!log_form)
                 _mm512_mask_storeu_ps(y + b * inner, kmask, ve);
             vpart = _mm512_add_ps(vpart, ve);
@@ -265,7 +408,7 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
     for (; a < axis; a++) {
         const __m512 ve = _mm512_maskz_mov_ps(
             kmask, exp_minus_max(_mm512_maskz_loadu_ps(kmask, x + a * inner),
-                                 vneg_m));
+                                 vneg_m, vneg_m, 0));
         if (!log_form)
             _mm512_mask_storeu_ps(y + a * inner, kmask, ve);
         vacc_lo = _mm512_add_pd(vacc_lo, widen_lo(ve));

@@ -10,8 +10,11 @@
  *   lanes past k hold -Inf in the max pass and are cleared after exp.
  * - NaN: vmaxq_f32 (FMAX) propagates NaN, so a NaN maximum makes every d
  *   NaN; a NaN elsewhere reaches the sum through its own d (scalar.c
- *   step 2). The flush is bic(e, d_hi < CUTOFF): an ordered compare is
- *   false for NaN.
+ *   step 2). The clamp of step 3 is vmaxq_f32(vlower, vx), NaN kept; the
+ *   flush of step 7 is bic(e, d_hi < CUTOFF): an ordered compare is false
+ *   for NaN.
+ * - Long rows: the two-pass form of scalar.c; plain stores (no
+ *   non-temporal variant here).
  */
 #include <arm_neon.h>
 #include <math.h>
@@ -44,14 +47,18 @@ ALWAYS_INLINE uint32x4_t lanes_below(size_t k)
     return vcltq_u32(vld1q_u32(index), vdupq_n_u32((uint32_t)k));
 }
 
-/* Steps 3-6 of scalar.c on 4 lanes: exp(x - m) given -m. */
-ALWAYS_INLINE float32x4_t exp_minus_max(float32x4_t vx, float32x4_t vneg_m)
+/* Steps 3-7 of scalar.c on 4 lanes: exp(x - m) given -m and, for the
+ * clamped form, lower = fl(m - 88). */
+ALWAYS_INLINE float32x4_t exp_minus_max(float32x4_t vx, float32x4_t vneg_m,
+                                        float32x4_t vlower, const int clamp)
 {
+    if (clamp)
+        vx = vmaxq_f32(vlower, vx);
+
     const float32x4_t vd_hi = vaddq_f32(vx, vneg_m);
-    const float32x4_t vb_virtual = vsubq_f32(vd_hi, vx);
-    const float32x4_t va_virtual = vsubq_f32(vd_hi, vb_virtual);
-    const float32x4_t vd_lo = vaddq_f32(vsubq_f32(vx, va_virtual),
-                                        vsubq_f32(vneg_m, vb_virtual));
+    const float32x4_t va = vminq_f32(vx, vneg_m);
+    const float32x4_t vb = vmaxq_f32(vx, vneg_m);
+    const float32x4_t vd_lo = vsubq_f32(vb, vsubq_f32(vd_hi, va));
 
     float32x4_t vn = vfmaq_f32(vdupq_n_f32(SOFTMAX_MAGIC), vd_hi,
                                vdupq_n_f32(SOFTMAX_LOG2E));
@@ -69,10 +76,20 @@ ALWAYS_INLINE float32x4_t exp_minus_max(float32x4_t vx, float32x4_t vneg_m)
     vq = vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C1), vq, vr);
     const float32x4_t vt = vmulq_f32(vr, vs);
     const float32x4_t ve = vfmaq_f32(vs, vt, vq);
+    if (clamp)
+        return ve;
 
     const uint32x4_t vflush = vcltq_f32(vd_hi, vdupq_n_f32(SOFTMAX_CUTOFF));
     return vreinterpretq_f32_u32(
         vbicq_u32(vreinterpretq_u32_f32(ve), vflush));
+}
+
+/* Step 3's choice for a row maximum m (scalar.c exp_args_for). */
+static int clamp_ok(float m, float *lower)
+{
+    *lower = m - 88.0f;
+    const double gap = (double)*lower - (double)m;
+    return gap >= -88.3 && gap <= -87.7;
 }
 
 ALWAYS_INLINE float32x4_t keep_lanes(float32x4_t v, uint32x4_t vmask)
@@ -81,8 +98,8 @@ ALWAYS_INLINE float32x4_t keep_lanes(float32x4_t v, uint32x4_t vmask)
         vandq_u32(vreinterpretq_u32_f32(v), vmask));
 }
 
-/* Steps 1-2. */
-static float row_max(const float *x, size_t n, unsigned flags)
+/* Step 1: the maximum of x[0..n). */
+static float max_of(const float *x, size_t n)
 {
     const float32x4_t vminus_inf = vdupq_n_f32(-INFINITY);
     float32x4_t vmax0 = vminus_inf, vmax1 = vminus_inf, vmax2 = vminus_inf,
@@ -97,24 +114,34 @@ static float row_max(const float *x, size_t n, unsigned flags)
         vmax0 = vmaxq_f32(vmax0, vld1q_f32(x));
     if (n != 0)
         vmax1 = vmaxq_f32(vmax1, load_partial(x, n, -INFINITY));
-    float m = vmaxvq_f32(
+    return vmaxvq_f32(
         vmaxq_f32(vmaxq_f32(vmax0, vmax1), vmaxq_f32(vmax2, vmax3)));
+}
+
+/* Steps 1-2. */
+static float row_max(const float *x, size_t n, unsigned flags)
+{
+    float m = max_of(x, n);
     if (m == -INFINITY && (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO))
         m = 0.0f;
     return m;
 }
 
-/* Steps 3-7; stores e into y when `store`. */
-ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
-                             const int store)
+/* Steps 3-8; stores e into y when `store`. */
+ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
+                               float32x4_t vneg_m, float32x4_t vlower,
+                               const int store, const int clamp)
 {
-    const float32x4_t vneg_m = vdupq_n_f32(-m);
     float64x2_t vacc0 = vdupq_n_f64(0.0), vacc1 = vdupq_n_f64(0.0);
     for (; n >= 16; n -= 16, x += 16, y += store ? 16 : 0) {
-        const float32x4_t ve0 = exp_minus_max(vld1q_f32(x), vneg_m);
-        const float32x4_t ve1 = exp_minus_max(vld1q_f32(x + 4), vneg_m);
-        const float32x4_t ve2 = exp_minus_max(vld1q_f32(x + 8), vneg_m);
-        const float32x4_t ve3 = exp_minus_max(vld1q_f32(x + 12), vneg_m);
+        const float32x4_t ve0 =
+            exp_minus_max(vld1q_f32(x), vneg_m, vlower, clamp);
+        const float32x4_t ve1 =
+            exp_minus_max(vld1q_f32(x + 4), vneg_m, vlower, clamp);
+        const float32x4_t ve2 =
+            exp_minus_max(vld1q_f32(x + 8), vneg_m, vlower, clamp);
+        const float32x4_t ve3 =
+            exp_minus_max(vld1q_f32(x + 12), vneg_m, vlower, clamp);
         if (store) {
             vst1q_f32(y, ve0);
             vst1q_f32(y + 4, ve1);
@@ -127,7 +154,8 @@ ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
         vacc1 = vaddq_f64(vacc1, vcvt_high_f64_f32(vblock));
     }
     for (; n >= 4; n -= 4, x += 4, y += store ? 4 : 0) {
-        const float32x4_t ve = exp_minus_max(vld1q_f32(x), vneg_m);
+        const float32x4_t ve =
+            exp_minus_max(vld1q_f32(x), vneg_m, vlower, clamp);
         if (store)
             vst1q_f32(y, ve);
         vacc0 = vaddq_f64(vacc0, vcvt_f64_f32(vget_low_f32(ve)));
@@ -135,13 +163,25 @@ ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
     }
     if (n != 0) {
         const float32x4_t ve = keep_lanes(
-            exp_minus_max(load_partial(x, n, 0.0f), vneg_m), lanes_below(n));
+            exp_minus_max(load_partial(x, n, 0.0f), vneg_m, vlower, clamp),
+            lanes_below(n));
         if (store)
             store_partial(y, n, ve);
         vacc0 = vaddq_f64(vacc0, vcvt_f64_f32(vget_low_f32(ve)));
         vacc1 = vaddq_f64(vacc1, vcvt_high_f64_f32(ve));
     }
     return vaddvq_f64(vaddq_f64(vacc0, vacc1));
+}
+
+ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
+                             const int store)
+{
+    float lower;
+    const int clamp = clamp_ok(m, &lower);
+    const float32x4_t vneg_m = vdupq_n_f32(-m);
+    const float32x4_t vlower = vdupq_n_f32(lower);
+    return clamp ? exp_sum_k(x, y, n, vneg_m, vlower, store, 1)
+                 : exp_sum_k(x, y, n, vneg_m, vlower, store, 0);
 }
 
 /* Step 8: y *= inv. */
@@ -192,6 +232,76 @@ static double exp_sum_only(const float *x, size_t n, float m)
     return exp_sum(x, NULL, n, m, 0);
 }
 
+/* Long rows, pass 1 (scalar.c, "Long rows"). */
+static double online_max_sum(const float *x, size_t n, unsigned flags,
+                             float *max_out)
+{
+    float m = -INFINITY;
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i += SOFTMAX_ONLINE_CHUNK) {
+        const size_t c =
+            n - i < SOFTMAX_ONLINE_CHUNK ? n - i : SOFTMAX_ONLINE_CHUNK;
+        const float chunk_max = max_of(x + i, c);
+        if (chunk_max > m) {
+            sum *= exp((double)m - (double)chunk_max);
+            m = chunk_max;
+        }
+        sum += exp_sum_only(x + i, c, m == -INFINITY ? 0.0f : m);
+    }
+    if (m == -INFINITY) {
+        if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
+            m = 0.0f;
+        else
+            sum = NAN;
+    }
+    *max_out = m;
+    return sum;
+}
+
+/* Long rows, pass 2: y = exp(x - m) * inv. */
+ALWAYS_INLINE void exp_scale_k(const float *x, float *y, size_t n,
+                               float32x4_t vneg_m, float32x4_t vlower,
+                               float32x4_t vinv, const int clamp)
+{
+    for (; n >= 16; n -= 16, x += 16, y += 16) {
+        vst1q_f32(y, vmulq_f32(exp_minus_max(vld1q_f32(x), vneg_m, vlower,
+                                             clamp),
+                               vinv));
+        vst1q_f32(y + 4, vmulq_f32(exp_minus_max(vld1q_f32(x + 4), vneg_m,
+                                                 vlower, clamp),
+                                   vinv));
+        vst1q_f32(y + 8, vmulq_f32(exp_minus_max(vld1q_f32(x + 8), vneg_m,
+                                                 vlower, clamp),
+                                   vinv));
+        vst1q_f32(y + 12, vmulq_f32(exp_minus_max(vld1q_f32(x + 12), vneg_m,
+                                                  vlower, clamp),
+                                    vinv));
+    }
+    for (; n >= 4; n -= 4, x += 4, y += 4)
+        vst1q_f32(y, vmulq_f32(exp_minus_max(vld1q_f32(x), vneg_m, vlower,
+                                             clamp),
+                               vinv));
+    if (n != 0)
+        store_partial(y, n,
+                      vmulq_f32(exp_minus_max(load_partial(x, n, 0.0f),
+                                              vneg_m, vlower, clamp),
+                                vinv));
+}
+
+static void exp_scale_store(const float *x, float *y, size_t n, float m,
+                            float inv)
+{
+    float lower;
+    const int clamp = clamp_ok(m, &lower);
+    const float32x4_t vneg_m = vdupq_n_f32(-m);
+    const float32x4_t vlower = vdupq_n_f32(lower);
+    const float32x4_t vinv = vdupq_n_f32(inv);
+    if (clamp)
+        exp_scale_k(x, y, n, vneg_m, vlower, vinv, 1);
+    else
+        exp_scale_k(x, y, n, vneg_m, vlower, vinv, 0);
+}
+
 static void softmax_f32_neon(const float *x, float *y, size_t rows,
                              size_t n, size_t x_stride, size_t y_stride,
                              unsigned flags)
@@ -199,6 +309,13 @@ static void softmax_f32_neon(const float *x, float *y, size_t rows,
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
         float *yr = y + row * y_stride;
+        if (n >= SOFTMAX_ONLINE_MIN) {
+            float m;
+            const double sum = online_max_sum(xr, n, flags, &m);
+            exp_scale_store(xr, yr, n, m,
+                            sum == 0.0 ? 0.0f : (float)(1.0 / sum));
+            continue;
+        }
         const float m = row_max(xr, n, flags);
         const double sum = exp_sum_store(xr, yr, n, m);
         scale(yr, n, sum == 0.0 ? 0.0f : (float)(1.0 / sum));
@@ -212,8 +329,14 @@ static void log_softmax_f32_neon(const float *x, float *y, size_t rows,
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
         float *yr = y + row * y_stride;
-        const float m = row_max(xr, n, flags);
-        const double sum = exp_sum_only(xr, n, m);
+        float m;
+        double sum;
+        if (n >= SOFTMAX_ONLINE_MIN) {
+            sum = online_max_sum(xr, n, flags, &m);
+        } else {
+            m = row_max(xr, n, flags);
+            sum = exp_sum_only(xr, n, m);
+        }
         log_store(xr, yr, n, m, sum == 0.0 ? 0.0 : log(sum));
     }
 }
@@ -257,7 +380,8 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
         float32x4_t vpart = vdupq_n_f32(0.0f);
         for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++) {
             const float32x4_t ve = keep_lanes(
-                exp_minus_max(load_cols(x + b * inner, k, 0.0f), vneg_m),
+                exp_minus_max(load_cols(x + b * inner, k, 0.0f), vneg_m,
+                              vneg_m, 0),
                 vlanes);
             if (!log_form)
                 store_cols(y + b * inner, k, ve);
@@ -268,7 +392,8 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
     }
     for (; a < axis; a++) {
         const float32x4_t ve = keep_lanes(
-            exp_minus_max(load_cols(x + a * inner, k, 0.0f), vneg_m),
+            exp_minus_max(load_cols(x + a * inner, k, 0.0f), vneg_m,
+                          vneg_m, 0),
             vlanes);
         if (!log_form)
             store_cols(y + a * inner, k, ve);

@@ -1,58 +1,81 @@
 /*
  * Softmax, scalar: the production fallback and the one statement of the
  * algorithm that every SIMD unit (avx2.c, avx512.c, neon.c) mirrors, with
- * the same exp polynomial and the same accumulation scheme, so that results
- * do not depend on the row length or the ISA beyond rounding.
+ * the same exp polynomial, the same pass structure and the same
+ * accumulation scheme, so that results do not depend on the row length or
+ * the ISA beyond rounding.
  *
  * Softmax of one row x[0..n) (three passes: max; exp-store-and-sum; scale):
  *
  *  1. m = max_i x[i]. A NaN is never selected (x > m is false for NaN);
- *     it still reaches the output through step 3 (d = NaN).
+ *     it still reaches the output through step 4 (d = NaN).
  *  2. Masked rows: when m == -Inf and flags has
  *     SIMDNN_SOFTMAX_MASKED_ROW_ZERO, take m = 0. Every -Inf entry then
  *     gives e = 0 below and the sum is 0 (or NaN when the row holds a NaN
- *     that step 1 skipped), which step 8 turns into a zero (or NaN) row.
+ *     that step 1 skipped), which step 9 turns into a zero (or NaN) row.
  *     Without the flag, d = -Inf - -Inf = NaN makes the row NaN; +Inf
  *     likewise gives m = +Inf and d = NaN for that entry, so NaN, +Inf and
  *     the all -Inf row need no branch of their own.
- *  3. d = x - m exactly, as d_hi + d_lo: d_hi = fl(x - m) and d_lo its
- *     rounding error by Knuth's TwoSum (6 flops). Fast2Sum would need
- *     |x| >= |m|, which fails for m = 1, x = -50. A float d alone is off by
+ *  3. The clamped form: lower = fl(m - 88). When lower - m lies in
+ *     [-88.3, -87.7] (every finite m below 2^22 in magnitude, and most
+ *     above), x is replaced by x_c = max(x, lower), NaN kept. Then
+ *     d >= -88.3, so n >= -127 in step 5, and n = -127 makes s = 2^n's
+ *     bits all zero: e = +0 exactly, for -Inf entries too, with no flush
+ *     and no infinity inside the arithmetic. Otherwise (|m| huge, or m not
+ *     finite) x_c = x and step 7 flushes.
+ *  4. d = x_c - m exactly, as d_hi + d_lo: d_hi = fl(x_c - m) and d_lo its
+ *     rounding error by Fast2Sum on a = min(x_c, -m), b = max(x_c, -m):
+ *     z = d_hi - a, d_lo = b - z (4 flops; Knuth's TwoSum takes 6). It is
+ *     exact because |a| >= |b| always holds here: if m <= 0 then
+ *     x_c <= m <= 0 <= -m and a = x_c; if m > 0 either x_c >= -m, a = -m
+ *     and |x_c| <= m, or x_c < -m and a = x_c. A float d alone is off by
  *     up to ulp(d)/2 = 2^-18 near d = -64, a relative error of 3.8e-6 in
  *     exp(d), beyond the 2e-6 contract; with d_lo it is 1e-8.
- *  4. Range reduction: n = round(d_hi/ln2) by vn = fma(d_hi, LOG2E, MAGIC),
+ *  5. Range reduction: n = round(d_hi/ln2) by vn = fma(d_hi, LOG2E, MAGIC),
  *     whose low mantissa bits hold n + 127; s = 2^n is those bits shifted
  *     left by 23 (the integer add to the exponent field). Then
  *     r = fma(n, -LN2_HI, d_hi) is exact (n*LN2_HI and d_hi are multiples
  *     of 2^-24 for |d_hi| < 128 and |r| < 1/2), r = fma(n, -LN2_LO, r)
  *     and r += d_lo; |r| <= ln2/2 + 2^-17.
- *  5. exp(r) = p(r) = 1 + r*q(r), q of degree 4 (softmax.h, derived by
+ *  6. exp(r) = p(r) = 1 + r*q(r), q of degree 4 (softmax.h, derived by
  *     tools/softmax_exp_poly.py), evaluated by Horner with fmas, and
  *     e = fma(r*s, q(r), s) = s*p(r): the leading 1 stays exact and r*s is
- *     exact (s is a normal power of two for d_hi >= CUTOFF).
- *  6. Flush: where d_hi < CUTOFF (exp(d) < FLT_MIN, s would be subnormal)
- *     e = +0, by clearing all bits, so that whatever steps 4-5 computed for
- *     d_hi = -Inf (d_lo = NaN) or d_hi = -3e38 is discarded. A NaN d_hi
- *     compares false and keeps its NaN e.
- *  7. y[i] = e, and sum += e: blocks of SOFTMAX_SUM_BLOCK elements are
+ *     exact (s is a power of two, normal or zero).
+ *  7. General form only: where d_hi < CUTOFF (exp(d) < FLT_MIN, s would be
+ *     subnormal) e = +0, by clearing all bits, so that whatever steps 4-6
+ *     computed for d_hi = -Inf (d_lo = NaN) or d_hi = -3e38 is discarded.
+ *     A NaN d_hi compares false and keeps its NaN e.
+ *  8. y[i] = e, and sum += e: blocks of SOFTMAX_SUM_BLOCK elements are
  *     summed in float (relative error <= 3*2^-24) and folded into a double
  *     accumulator, so the sum's error does not grow with n (a float
  *     running sum reaches 1e-3 at n = 2^24). The sum is >= 1 (the maximum
  *     gives e = 1 exactly) unless step 2 masked the row.
- *  8. inv = 1/sum rounded to float (0 when the sum is 0: a masked row),
+ *  9. inv = 1/sum rounded to float (0 when the sum is 0: a masked row),
  *     y[i] *= inv. The error budget: exp 1.63e-7, sum 1.8e-7, inv and the
  *     product 2^-24 each: below 5e-7 against the 2e-6 contract.
  *
- * Log-softmax runs steps 1-7 without storing e, then
- * y = (float)(((double)x - m) - L) with L = log(sum) in double (L = 0 for a
- * masked row, so -Inf entries give -Inf). (double)x - m in double is exact
- * or off by 2^-53 relative, so inputs near 1e38 lose nothing; the only
- * error of note is that of L, about 2e-7 absolute.
+ * Long rows (n >= SOFTMAX_ONLINE_MIN, softmax.h) take two passes, so that
+ * a row in DRAM is read twice and written once instead of read three
+ * times and written twice: pass 1 walks chunks of SOFTMAX_ONLINE_CHUNK,
+ * takes each chunk's maximum, and when it exceeds the running maximum M
+ * rescales the double sum by exp(M_old - M_new) (libm, in double: exact
+ * to 1e-16, so the sum keeps its accuracy), then adds the chunk's exps
+ * relative to M (steps 3-8 without the store, reading the chunk from L1).
+ * Pass 2 computes y = exp(x - M) * inv with the final M (steps 3-7, 9).
+ * An all -Inf prefix keeps M = -Inf; its chunks are summed against 0
+ * instead (each e is 0, or NaN for a NaN) and vanish at the first finite
+ * maximum, whose rescale factor is exp(-Inf) = 0.
  *
- * The general-axis form applies the same steps to every column (o, i) of
- * [outer][axis][inner], a chunk of AXIS_CHUNK columns at a time with the
- * per-column state (m, sums) on the stack: the loop order is the SIMD
- * units', lanes being columns.
+ * Log-softmax runs steps 1-8 without storing e (or pass 1 for long rows),
+ * then y = (float)(((double)x - m) - L) with L = log(sum) in double (L = 0
+ * for a masked row, so -Inf entries give -Inf). (double)x - m in double is
+ * exact or off by 2^-53 relative, so inputs near 1e38 lose nothing; the
+ * only error of note is that of L, about 2e-7 absolute.
+ *
+ * The general-axis form applies the same steps (the general form of step
+ * 3) to every column (o, i) of [outer][axis][inner], a chunk of AXIS_CHUNK
+ * columns at a time with the per-column state (m, sums) on the stack: the
+ * loop order is the SIMD units', lanes being columns.
  */
 #include <math.h>
 #include <stdint.h>
@@ -76,16 +99,23 @@ static float float_of(uint32_t u)
     return f;
 }
 
-/* Steps 3-6: exp(x - m) for m the maximum, given neg_m = -m. */
-static float exp_minus_max(float x, float neg_m)
+/*
+ * Steps 3-7: exp(x - m) for m the maximum, given neg_m = -m and, for the
+ * clamped form (clamp != 0), lower = fl(m - 88).
+ */
+static float exp_minus_max(float x, float neg_m, float lower, int clamp)
 {
-    /* 3. TwoSum: d_hi + d_lo == x - m exactly. */
-    float d_hi = x + neg_m;
-    float b_virtual = d_hi - x;
-    float a_virtual = d_hi - b_virtual;
-    float d_lo = (x - a_virtual) + (neg_m - b_virtual);
+    /* 3. The clamped form: x_c = max(x, lower), a NaN x kept. */
+    if (clamp)
+        x = x < lower ? lower : x;
 
-    /* 4. n, s = 2^n and the reduced argument r. */
+    /* 4. Fast2Sum on the operands ordered by magnitude. */
+    float d_hi = x + neg_m;
+    float a = x < neg_m ? x : neg_m;
+    float b = x < neg_m ? neg_m : x;
+    float d_lo = b - (d_hi - a);
+
+    /* 5. n, s = 2^n and the reduced argument r. */
     float vn = fmaf(d_hi, SOFTMAX_LOG2E, SOFTMAX_MAGIC);
     float s = float_of(bits_of(vn) << 23);
     float n = vn - SOFTMAX_MAGIC;
@@ -93,40 +123,66 @@ static float exp_minus_max(float x, float neg_m)
     r = fmaf(n, -SOFTMAX_LN2_LO, r);
     r = r + d_lo;
 
-    /* 5. e = s * (1 + r*q(r)). */
+    /* 6. e = s * (1 + r*q(r)). */
     float q = fmaf(SOFTMAX_EXP_C5, r, SOFTMAX_EXP_C4);
     q = fmaf(q, r, SOFTMAX_EXP_C3);
     q = fmaf(q, r, SOFTMAX_EXP_C2);
     q = fmaf(q, r, SOFTMAX_EXP_C1);
     float e = fmaf(r * s, q, s);
+    if (clamp)
+        return e;
 
-    /* 6. Flush below the cutoff, clearing every bit. */
+    /* 7. The general form: flush below the cutoff, clearing every bit. */
     uint32_t keep = d_hi < SOFTMAX_CUTOFF ? 0u : ~0u;
     return float_of(bits_of(e) & keep);
+}
+
+/* The per-row constants of steps 3-7. */
+typedef struct exp_args {
+    float neg_m, lower;
+    int clamp;
+} exp_args;
+
+static exp_args exp_args_for(float m)
+{
+    exp_args args;
+    args.neg_m = -m;
+    args.lower = m - 88.0f;
+    double gap = (double)args.lower - (double)m;
+    args.clamp = gap >= -88.3 && gap <= -87.7;
+    return args;
+}
+
+/* Step 1. */
+static float max_of(const float *x, size_t n)
+{
+    float m = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        m = x[i] > m ? x[i] : m;
+    return m;
 }
 
 /* Steps 1-2: the maximum, replaced by 0 for a masked row. */
 static float row_max(const float *x, size_t n, unsigned flags)
 {
-    float m = -INFINITY;
-    for (size_t i = 0; i < n; i++)
-        m = x[i] > m ? x[i] : m;
+    float m = max_of(x, n);
     if (m == -INFINITY && (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO))
         m = 0.0f;
     return m;
 }
 
-/* Steps 3-7 over a row: returns the sum, stores e into y unless y is
+/* Steps 3-8 over a row: returns the sum, stores e into y unless y is
  * NULL. */
 static double row_exp_sum(const float *x, float *y, size_t n, float m)
 {
-    const float neg_m = -m;
+    const exp_args args = exp_args_for(m);
     double sum = 0.0;
     size_t i = 0;
     for (; i + SOFTMAX_SUM_BLOCK <= n; i += SOFTMAX_SUM_BLOCK) {
         float block = 0.0f;
         for (size_t k = 0; k < SOFTMAX_SUM_BLOCK; k++) {
-            float e = exp_minus_max(x[i + k], neg_m);
+            float e = exp_minus_max(x[i + k], args.neg_m, args.lower,
+                                    args.clamp);
             if (y != NULL)
                 y[i + k] = e;
             block += e;
@@ -134,11 +190,36 @@ static double row_exp_sum(const float *x, float *y, size_t n, float m)
         sum += (double)block;
     }
     for (; i < n; i++) {
-        float e = exp_minus_max(x[i], neg_m);
+        float e = exp_minus_max(x[i], args.neg_m, args.lower, args.clamp);
         if (y != NULL)
             y[i] = e;
         sum += (double)e;
     }
+    return sum;
+}
+
+/* Long rows, pass 1: the maximum (through *max_out) and the sum. */
+static double online_max_sum(const float *x, size_t n, unsigned flags,
+                             float *max_out)
+{
+    float m = -INFINITY;
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i += SOFTMAX_ONLINE_CHUNK) {
+        size_t c = n - i < SOFTMAX_ONLINE_CHUNK ? n - i : SOFTMAX_ONLINE_CHUNK;
+        float chunk_max = max_of(x + i, c);
+        if (chunk_max > m) {
+            sum *= exp((double)m - (double)chunk_max);
+            m = chunk_max;
+        }
+        sum += row_exp_sum(x + i, NULL, c, m == -INFINITY ? 0.0f : m);
+    }
+    if (m == -INFINITY) {
+        if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
+            m = 0.0f;
+        else
+            sum = NAN;
+    }
+    *max_out = m;
     return sum;
 }
 
@@ -161,6 +242,16 @@ static void softmax_f32_scalar(const float *x, float *y, size_t rows,
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
         float *yr = y + row * y_stride;
+        if (n >= SOFTMAX_ONLINE_MIN) {
+            float m;
+            float inv = inverse_of(online_max_sum(xr, n, flags, &m));
+            const exp_args args = exp_args_for(m);
+            for (size_t i = 0; i < n; i++)
+                yr[i] = exp_minus_max(xr[i], args.neg_m, args.lower,
+                                      args.clamp) *
+                        inv;
+            continue;
+        }
         float m = row_max(xr, n, flags);
         float inv = inverse_of(row_exp_sum(xr, yr, n, m));
         for (size_t i = 0; i < n; i++)
@@ -175,8 +266,15 @@ static void log_softmax_f32_scalar(const float *x, float *y, size_t rows,
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
         float *yr = y + row * y_stride;
-        float m = row_max(xr, n, flags);
-        double log_sum = log_of(row_exp_sum(xr, NULL, n, m));
+        float m;
+        double sum;
+        if (n >= SOFTMAX_ONLINE_MIN) {
+            sum = online_max_sum(xr, n, flags, &m);
+        } else {
+            m = row_max(xr, n, flags);
+            sum = row_exp_sum(xr, NULL, n, m);
+        }
+        double log_sum = log_of(sum);
         for (size_t i = 0; i < n; i++)
             yr[i] = (float)(((double)xr[i] - (double)m) - log_sum);
     }
@@ -213,7 +311,7 @@ static void axis_chunk(const float *x, float *y, size_t axis, size_t inner,
             part[k] = 0.0f;
         for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++)
             for (size_t k = 0; k < w; k++) {
-                float e = exp_minus_max(x[b * inner + k], neg_m[k]);
+                float e = exp_minus_max(x[b * inner + k], neg_m[k], 0.0f, 0);
                 if (!log_form)
                     y[b * inner + k] = e;
                 part[k] += e;
@@ -223,7 +321,7 @@ static void axis_chunk(const float *x, float *y, size_t axis, size_t inner,
     }
     for (; a < axis; a++)
         for (size_t k = 0; k < w; k++) {
-            float e = exp_minus_max(x[a * inner + k], neg_m[k]);
+            float e = exp_minus_max(x[a * inner + k], neg_m[k], 0.0f, 0);
             if (!log_form)
                 y[a * inner + k] = e;
             sum[k] += (double)e;

@@ -46,10 +46,9 @@ int main(void)
 #ifdef CONSUMER_HAVE_POSENC
     {
         float pe[4 * 8];
-        check(simdnn_posenc_table_f32(pe, 4, 8, 8, 100,
-                                      SIMDNN_POSENC_DEFAULT_BASE,
-                                      SIMDNN_POSENC_INTERLEAVED) ==
-                  SIMDNN_SUCCESS,
+        check(simdnn_posenc_table_f32(
+                  pe, 4, 8, 8, 100, SIMDNN_POSENC_DEFAULT_BASE,
+                  SIMDNN_POSENC_INTERLEAVED) == SIMDNN_SUCCESS,
               "posenc status");
         for (int p = 0; p < 4; p++)
             for (int k = 0; k < 4; k++) {
@@ -65,16 +64,15 @@ int main(void)
         float x[6] = {1, 2, 3, 4, 5, 6}, y[6];
         float gamma[3] = {1, 2, -1}, beta[3] = {0, 1, 0.5f};
         float mean[3] = {2, 3, 4}, var[3] = {1, 4, 0.25f};
-        check(simdnn_batchnorm_inference_f32(x, y, 1, 3, 2, SIMDNN_NHWC,
-                                             gamma, beta, mean, var, 1e-5f,
-                                             SIMDNN_BATCHNORM_FUSE_RELU) ==
-                  SIMDNN_SUCCESS,
+        check(simdnn_batchnorm_inference_f32(
+                  x, y, 1, 3, 2, SIMDNN_NHWC, gamma, beta, mean, var, 1e-5f,
+                  SIMDNN_BATCHNORM_FUSE_RELU) == SIMDNN_SUCCESS,
               "batchnorm status");
         for (int i = 0; i < 6; i++) {
             int c = i % 3;
-            double want = gamma[c] * (x[i] - mean[c]) /
-                              sqrt((double)var[c] + 1e-5) +
-                          beta[c];
+            double want =
+                gamma[c] * (x[i] - mean[c]) / sqrt((double)var[c] + 1e-5) +
+                beta[c];
             want = want > 0 ? want : 0;
             check(fabs(y[i] - want) <= 1e-5 * (1 + fabs(want)),
                   "batchnorm value");

@@ -7,7 +7,8 @@
 
 #include <simdnn/simdnn.h>
 
-namespace {
+namespace
+{
 
 int failures = 0;
 
@@ -79,10 +80,10 @@ int main()
         // Training forward on NCHW 2 x 1 x 2: the batch statistics.
         std::vector<float> x = {1, 3, 5, 7}, y(4);
         float mean = 0, var = 0;
-        check(simdnn_batchnorm_training_f32(
-                  x.data(), y.data(), 2, 1, 2, SIMDNN_NCHW, nullptr, nullptr,
-                  1e-5f, 0.9f, &mean, &var, nullptr, nullptr, 0) ==
-                  SIMDNN_SUCCESS,
+        check(simdnn_batchnorm_training_f32(x.data(), y.data(), 2, 1, 2,
+                                            SIMDNN_NCHW, nullptr, nullptr,
+                                            1e-5f, 0.9f, &mean, &var, nullptr,
+                                            nullptr, 0) == SIMDNN_SUCCESS,
               "batchnorm training status");
         check(std::fabs(mean - 4.0) <= 4e-6 && std::fabs(var - 5.0) <= 5e-6,
               "batch mean 4, variance 5");

@@ -41,9 +41,8 @@ void oracle_row(double *out, size_t p, size_t d, double base,
     }
 }
 
-void oracle_rope_head(double *out, const float *in, size_t p,
-                      size_t head_dim, const double *w,
-                      simdnn_rope_style style)
+void oracle_rope_head(double *out, const float *in, size_t p, size_t head_dim,
+                      const double *w, simdnn_rope_style style)
 {
     size_t half = head_dim / 2;
     for (size_t k = 0; k < half; k++) {

@@ -23,9 +23,8 @@ void oracle_row_w(double *out, size_t p, size_t d, const double *w,
                   simdnn_posenc_layout layout);
 
 /* RoPE of one head row (head_dim floats) at position p, in double. */
-void oracle_rope_head(double *out, const float *in, size_t p,
-                      size_t head_dim, const double *w,
-                      simdnn_rope_style style);
+void oracle_rope_head(double *out, const float *in, size_t p, size_t head_dim,
+                      const double *w, simdnn_rope_style style);
 
 /* Half the distance from |v| (rounded to float) to the next float. */
 double oracle_half_ulp(double v);

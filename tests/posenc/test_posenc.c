@@ -53,9 +53,9 @@ struct table_errors {
     double bad_got, bad_want;
 };
 
-static struct table_errors table_errors(const float *t, size_t rows,
-                                        size_t d, size_t stride,
-                                        size_t offset, double base,
+static struct table_errors table_errors(const float *t, size_t rows, size_t d,
+                                        size_t stride, size_t offset,
+                                        double base,
                                         simdnn_posenc_layout layout,
                                         double bound)
 {
@@ -89,8 +89,7 @@ static struct table_errors table_errors(const float *t, size_t rows,
 
 /* Whether the padding between rows (columns d .. stride-1 of every row but
  * the last) still holds canaries. */
-static bool padding_intact(const float *t, size_t rows, size_t d,
-                           size_t stride)
+static bool padding_intact(const float *t, size_t rows, size_t d, size_t stride)
 {
     for (size_t r = 0; r + 1 < rows; r++)
         if (!canary_intact(t + r * stride + d, stride - d))
@@ -112,8 +111,8 @@ static void check_table_case(size_t rows, size_t d, size_t stride,
 {
     size_t span = span_of(rows, d, stride);
     float *t = guarded_alloc(span, misalign);
-    simdnn_status st = simdnn_posenc_table_f32(t, rows, d, stride, offset,
-                                               base, layout);
+    simdnn_status st =
+        simdnn_posenc_table_f32(t, rows, d, stride, offset, base, layout);
     CHECK(st == SIMDNN_SUCCESS, "table d=%zu: status %d", d, (int)st);
     struct table_errors e =
         table_errors(t, rows, d, stride, offset, base, layout, TABLE_BOUND);
@@ -124,18 +123,17 @@ static void check_table_case(size_t rows, size_t d, size_t stride,
           "misalign=%zu: %zu errors > 2^-24, max %.3g; first at row %zu "
           "col %zu: got %.9g want %.17g",
           layout_name(layout), rows, d, stride, offset, base, misalign,
-          e.violations, e.max_err, e.bad_row, e.bad_col, e.bad_got,
-          e.bad_want);
+          e.violations, e.max_err, e.bad_row, e.bad_col, e.bad_got, e.bad_want);
     CHECK(padding_intact(t, rows, d, stride),
-          "table %s d=%zu stride=%zu: padding written", layout_name(layout),
-          d, stride);
+          "table %s d=%zu stride=%zu: padding written", layout_name(layout), d,
+          stride);
     guarded_free(t, span, misalign);
 }
 
 /* x += PE into a guarded buffer: bitwise the float sum of x and the
  * table's value, and within half an ulp plus 2^-24 of the exact sum. */
-static void check_add_case(test_rng *rng, size_t rows, size_t d,
-                           size_t stride, size_t offset, double base,
+static void check_add_case(test_rng *rng, size_t rows, size_t d, size_t stride,
+                           size_t offset, double base,
                            simdnn_posenc_layout layout, size_t misalign)
 {
     size_t span = span_of(rows, d, stride);
@@ -158,8 +156,7 @@ static void check_add_case(test_rng *rng, size_t rows, size_t d,
         for (size_t j = 0; j < d; j++) {
             float got = x[r * stride + j];
             float want = x0[r * stride + j] + pe[r * d + j];
-            if (memcmp(&got, &want, sizeof(float)) != 0 &&
-                mismatches++ == 0)
+            if (memcmp(&got, &want, sizeof(float)) != 0 && mismatches++ == 0)
                 CHECK(false,
                       "add %s d=%zu offset=%zu row %zu col %zu: %.9g is "
                       "not x + table = %.9g",
@@ -212,15 +209,15 @@ static void check_rope_case(test_rng *rng, size_t tokens, size_t heads,
             if (unit_pairs) {
                 /* (u, v) = (1, 0): the outputs are cos and sin. */
                 size_t jj = j % hd;
-                bool is_u = style == SIMDNN_ROPE_INTERLEAVED ? jj % 2 == 0
-                                                             : jj < half;
+                bool is_u =
+                    style == SIMDNN_ROPE_INTERLEAVED ? jj % 2 == 0 : jj < half;
                 v = is_u ? 1.0f : 0.0f;
             }
             x[t * stride + j] = v;
         }
     memcpy(x0, x, span * sizeof(float));
-    simdnn_status st = simdnn_rope_f32(x, tokens, heads, hd, stride, offset,
-                                       base, style);
+    simdnn_status st =
+        simdnn_rope_f32(x, tokens, heads, hd, stride, offset, base, style);
     CHECK(st == SIMDNN_SUCCESS, "rope: status %d", (int)st);
     size_t violations = 0;
     double max_err = 0;
@@ -238,10 +235,10 @@ static void check_rope_case(test_rng *rng, size_t tokens, size_t heads,
                 for (int q = 0; q < 2; q++) {
                     size_t i = q ? iv : iu;
                     double err = fabs((double)out[i] - ref[i]);
-                    double bound =
-                        unit_pairs ? TABLE_BOUND
-                                   : 0x1p-24 * fabs(ref[i]) +
-                                         rope_angle_term(p) * mag + 0x1p-149;
+                    double bound = unit_pairs ? TABLE_BOUND
+                                              : 0x1p-24 * fabs(ref[i]) +
+                                                    rope_angle_term(p) * mag +
+                                                    0x1p-149;
                     if (err > max_err || isnan(err))
                         max_err = isnan(err) ? INFINITY : err;
                     if (!(err <= bound) && violations++ == 0)
@@ -251,8 +248,8 @@ static void check_rope_case(test_rng *rng, size_t tokens, size_t heads,
                               "%.9g)",
                               style == SIMDNN_ROPE_HALF ? "half"
                                                         : "interleaved",
-                              unit_pairs ? " (unit)" : "", hd, heads, p, h,
-                              i, out[i], ref[i], in[iu], in[iv]);
+                              unit_pairs ? " (unit)" : "", hd, heads, p, h, i,
+                              out[i], ref[i], in[iu], in[iv]);
                 }
             }
         }
@@ -293,9 +290,8 @@ static void table_every_width(void)
             size_t offset = rng_below(&rng, 3) == 0
                                 ? rng_below(&rng, 64)
                                 : POS_2_20 - 1 - rng_below(&rng, 700);
-            check_table_case(rows, d, stride, offset,
-                             bases[rng_below(&rng, 3)], layouts[l],
-                             random_misalign(&rng));
+            check_table_case(rows, d, stride, offset, bases[rng_below(&rng, 3)],
+                             layouts[l], random_misalign(&rng));
         }
     }
 }
@@ -307,17 +303,16 @@ static void table_misalignments(void)
     for (size_t m = 0; m < 64; m += 4)
         for (size_t i = 0; i < sizeof(widths) / sizeof(*widths); i++)
             for (int l = 0; l < 2; l++)
-                check_table_case(3, widths[i], widths[i], 1000 + m,
-                                 10000.0, layouts[l], m);
+                check_table_case(3, widths[i], widths[i], 1000 + m, 10000.0,
+                                 layouts[l], m);
 }
 
 /* Positions crossing block (16) and superblock (512) boundaries, near
  * 2^20 and up to the 2^24 limit, every base. */
 static void table_position_sweeps(void)
 {
-    static const size_t offsets[] = {0,          1,           15,
-                                     511,        POS_2_20 - 1100,
-                                     POS_2_20 - 3, POS_MAX - 600};
+    static const size_t offsets[] = {
+        0, 1, 15, 511, POS_2_20 - 1100, POS_2_20 - 3, POS_MAX - 600};
     static const size_t widths[] = {64, 130, 1024};
     size_t rows = test_quick ? 540 : 1100;
     for (size_t o = 0; o < sizeof(offsets) / sizeof(*offsets); o++)
@@ -348,8 +343,8 @@ static void table_wide_near_2_20(void)
             check_table_case(2, 16382, 16390, POS_2_20 - 40, bases[b],
                              layouts[l], 12);
         }
-    printf("  max table error so far %.3g (bound %.3g)\n",
-           max_table_error_seen, TABLE_BOUND);
+    printf("  max table error so far %.3g (bound %.3g)\n", max_table_error_seen,
+           TABLE_BOUND);
 }
 
 /* Random positions below 2^20 (single rows, the decode case) and random
@@ -390,8 +385,8 @@ static void table_split_ranges(void)
             size_t n = 1 + rng_below(&rng, 40);
             if (n > rows - r)
                 n = rows - r;
-            simdnn_posenc_table_f32(parts + r * d, n, d, d, offset + r,
-                                    10000.0, layout);
+            simdnn_posenc_table_f32(parts + r * d, n, d, d, offset + r, 10000.0,
+                                    layout);
             r += n;
         }
         CHECK(memcmp(whole, parts, rows * d * sizeof(float)) == 0,
@@ -403,8 +398,8 @@ static void table_split_ranges(void)
             size_t n = 1 + rng_below(&rng, 40);
             if (n > rows - r)
                 n = rows - r;
-            simdnn_posenc_add_f32(parts + r * d, n, d, d, offset + r,
-                                  10000.0, layout);
+            simdnn_posenc_add_f32(parts + r * d, n, d, d, offset + r, 10000.0,
+                                  layout);
             r += n;
         }
         bool same = true;
@@ -423,8 +418,7 @@ static void table_large(void)
 {
     size_t rows = 1100, d = 1024;
     for (int l = 0; l < 2; l++) {
-        check_table_case(rows, d, d, POS_2_20 - rows, 10000.0, layouts[l],
-                         0);
+        check_table_case(rows, d, d, POS_2_20 - rows, 10000.0, layouts[l], 0);
         check_table_case(rows, d, d + 8, 5, 10000.0, layouts[l], 32);
         check_table_case(rows, d - 2, d + 3, 77, 10000.0, layouts[l], 4);
     }
@@ -438,17 +432,16 @@ static void add_every_width(void)
         for (int l = 0; l < 2; l++) {
             size_t rows = 1 + rng_below(&rng, 4);
             size_t stride = d + (rng_below(&rng, 2) ? rng_below(&rng, 20) : 0);
-            size_t offset = rng_below(&rng, 2) ? rng_below(&rng, 64)
-                                               : POS_2_20 - 1 - d;
+            size_t offset =
+                rng_below(&rng, 2) ? rng_below(&rng, 64) : POS_2_20 - 1 - d;
             check_add_case(&rng, rows, d, stride, offset,
                            bases[rng_below(&rng, 3)], layouts[l],
                            random_misalign(&rng));
         }
     for (int l = 0; l < 2; l++) {
-        check_add_case(&rng, 600, 1026, 1030, POS_2_20 - 600, 1e6,
-                       layouts[l], 8);
-        check_add_case(&rng, 8, 16384, 16384, POS_MAX - 8, 2.0, layouts[l],
-                       0);
+        check_add_case(&rng, 600, 1026, 1030, POS_2_20 - 600, 1e6, layouts[l],
+                       8);
+        check_add_case(&rng, 8, 16384, 16384, POS_MAX - 8, 2.0, layouts[l], 0);
     }
 }
 
@@ -456,15 +449,15 @@ static void rope_every_width(void)
 {
     test_rng rng;
     test_rng_for(&rng, 5);
-    static const size_t wide[] = {126, 128, 130, 254, 256, 258, 510, 512,
-                                  514};
+    static const size_t wide[] = {126, 128, 130, 254, 256, 258, 510, 512, 514};
     for (int s = 0; s < 2; s++) {
         for (size_t hd = 2; hd <= 2 * 32 + 2 + 18; hd += 2) {
             size_t heads = 1 + rng_below(&rng, 3);
             size_t tokens = 1 + rng_below(&rng, 5);
-            size_t stride = heads * hd + rng_below(&rng, 2) * rng_below(&rng, 9);
-            size_t offset = rng_below(&rng, 2) ? rng_below(&rng, 100)
-                                               : POS_2_20 - 3;
+            size_t stride =
+                heads * hd + rng_below(&rng, 2) * rng_below(&rng, 9);
+            size_t offset =
+                rng_below(&rng, 2) ? rng_below(&rng, 100) : POS_2_20 - 3;
             check_rope_case(&rng, tokens, heads, hd, stride, offset,
                             bases[rng_below(&rng, 3)], styles[s],
                             random_misalign(&rng), false);
@@ -484,16 +477,15 @@ static void rope_positions(void)
 {
     test_rng rng;
     test_rng_for(&rng, 6);
-    static const size_t offsets[] = {0, 7, 63, POS_2_20 - 130,
-                                     POS_MAX - 70};
+    static const size_t offsets[] = {0, 7, 63, POS_2_20 - 130, POS_MAX - 70};
     for (int s = 0; s < 2; s++)
         for (size_t o = 0; o < sizeof(offsets) / sizeof(*offsets); o++)
             for (size_t b = 0; b < 3; b++) {
                 size_t tokens = offsets[o] + 130 > POS_MAX ? 70 : 130;
                 check_rope_case(&rng, tokens, 3, 64, 3 * 64, offsets[o],
                                 bases[b], styles[s], 0, false);
-                check_rope_case(&rng, tokens, 1, 96, 96, offsets[o],
-                                bases[b], styles[s], 4, true);
+                check_rope_case(&rng, tokens, 1, 96, 96, offsets[o], bases[b],
+                                styles[s], 4, true);
             }
     for (int s = 0; s < 2; s++) {
         check_rope_case(&rng, test_quick ? 4 : 16, 32, 128, 32 * 128,
@@ -523,8 +515,8 @@ static void rope_split_ranges(void)
             size_t n = 1 + rng_below(&rng, 20);
             if (n > tokens - t)
                 n = tokens - t;
-            simdnn_rope_f32(b + t * row, n, heads, hd, row, offset + t,
-                            10000.0, style);
+            simdnn_rope_f32(b + t * row, n, heads, hd, row, offset + t, 10000.0,
+                            style);
             t += n;
         }
         CHECK(memcmp(a, b, tokens * row * sizeof(float)) == 0,
@@ -548,11 +540,9 @@ static void expect_invalid_table(const char *what, float *buf, float *tbl,
     canary_fill(buf, BUF);
     simdnn_status st = simdnn_posenc_table_f32(tbl, positions, d, stride,
                                                offset, base, layout);
-    CHECK(st == SIMDNN_INVALID_ARGUMENT, "table %s: status %d", what,
-          (int)st);
+    CHECK(st == SIMDNN_INVALID_ARGUMENT, "table %s: status %d", what, (int)st);
     CHECK(canary_intact(buf, BUF), "table %s: output written", what);
-    st = simdnn_posenc_add_f32(tbl, positions, d, stride, offset, base,
-                               layout);
+    st = simdnn_posenc_add_f32(tbl, positions, d, stride, offset, base, layout);
     CHECK(st == SIMDNN_INVALID_ARGUMENT, "add %s: status %d", what, (int)st);
     CHECK(canary_intact(buf, BUF), "add %s: output written", what);
 }
@@ -565,24 +555,23 @@ static void expect_invalid_rope(const char *what, float *buf, float *x,
     canary_fill(buf, BUF);
     simdnn_status st =
         simdnn_rope_f32(x, tokens, heads, hd, stride, offset, base, style);
-    CHECK(st == SIMDNN_INVALID_ARGUMENT, "rope %s: status %d", what,
-          (int)st);
+    CHECK(st == SIMDNN_INVALID_ARGUMENT, "rope %s: status %d", what, (int)st);
     CHECK(canary_intact(buf, BUF), "rope %s: output written", what);
 }
 
 static void invalid_arguments(void)
 {
     float *buf = guarded_alloc(BUF, 0);
-    const double bad_bases[] = {1.0, 0.999, 0.5, 0.0, -0.0, -2.0,
-                                NAN, INFINITY, -INFINITY};
+    const double bad_bases[] = {1.0,  0.999, 0.5,      0.0,      -0.0,
+                                -2.0, NAN,   INFINITY, -INFINITY};
     const size_t huge = SIZE_MAX / 2;
     /* Table and fused add (same rules). */
     expect_invalid_table("NULL", buf, NULL, 2, 4, 4, 0, 10000.0,
                          SIMDNN_POSENC_INTERLEAVED);
     expect_invalid_table("odd d_model", buf, buf, 2, 5, 5, 0, 10000.0,
                          SIMDNN_POSENC_INTERLEAVED);
-    expect_invalid_table("odd d_model, 0 rows", buf, buf, 0, 3, 3, 0,
-                         10000.0, SIMDNN_POSENC_SPLIT);
+    expect_invalid_table("odd d_model, 0 rows", buf, buf, 0, 3, 3, 0, 10000.0,
+                         SIMDNN_POSENC_SPLIT);
     expect_invalid_table("stride < d_model", buf, buf, 2, 8, 6, 0, 10000.0,
                          SIMDNN_POSENC_SPLIT);
     for (size_t i = 0; i < sizeof(bad_bases) / sizeof(*bad_bases); i++)
@@ -590,8 +579,8 @@ static void invalid_arguments(void)
                              SIMDNN_POSENC_INTERLEAVED);
     expect_invalid_table("offset at the limit", buf, buf, 1, 8, 8, POS_MAX,
                          10000.0, SIMDNN_POSENC_INTERLEAVED);
-    expect_invalid_table("offset + positions past the limit", buf, buf, 2,
-                         8, 8, POS_MAX - 1, 10000.0, SIMDNN_POSENC_SPLIT);
+    expect_invalid_table("offset + positions past the limit", buf, buf, 2, 8, 8,
+                         POS_MAX - 1, 10000.0, SIMDNN_POSENC_SPLIT);
     expect_invalid_table("offset SIZE_MAX", buf, buf, 1, 8, 8, SIZE_MAX,
                          10000.0, SIMDNN_POSENC_SPLIT);
     expect_invalid_table("positions SIZE_MAX", buf, buf, SIZE_MAX, 8, 8, 0,
@@ -600,12 +589,12 @@ static void invalid_arguments(void)
                          (simdnn_posenc_layout)2);
     expect_invalid_table("layout -1", buf, buf, 2, 8, 8, 0, 10000.0,
                          (simdnn_posenc_layout)-1);
-    expect_invalid_table("size overflow", buf, buf, 1000, 8, huge, 0,
-                         10000.0, SIMDNN_POSENC_INTERLEAVED);
-    expect_invalid_table("bytes overflow", buf, buf, 1, huge & ~(size_t)1,
-                         huge, 0, 10000.0, SIMDNN_POSENC_INTERLEAVED);
-    expect_invalid_table("address wrap", buf, (float *)(UINTPTR_MAX - 63),
-                         1, 64, 64, 0, 10000.0, SIMDNN_POSENC_INTERLEAVED);
+    expect_invalid_table("size overflow", buf, buf, 1000, 8, huge, 0, 10000.0,
+                         SIMDNN_POSENC_INTERLEAVED);
+    expect_invalid_table("bytes overflow", buf, buf, 1, huge & ~(size_t)1, huge,
+                         0, 10000.0, SIMDNN_POSENC_INTERLEAVED);
+    expect_invalid_table("address wrap", buf, (float *)(UINTPTR_MAX - 63), 1,
+                         64, 64, 0, 10000.0, SIMDNN_POSENC_INTERLEAVED);
     /* RoPE. */
     expect_invalid_rope("NULL", buf, NULL, 2, 2, 4, 8, 0, 10000.0,
                         SIMDNN_ROPE_HALF);
@@ -614,16 +603,16 @@ static void invalid_arguments(void)
     expect_invalid_rope("stride < heads*head_dim", buf, buf, 2, 2, 8, 15, 0,
                         10000.0, SIMDNN_ROPE_INTERLEAVED);
     for (size_t i = 0; i < sizeof(bad_bases) / sizeof(*bad_bases); i++)
-        expect_invalid_rope("bad base", buf, buf, 2, 2, 8, 16, 0,
-                            bad_bases[i], SIMDNN_ROPE_INTERLEAVED);
+        expect_invalid_rope("bad base", buf, buf, 2, 2, 8, 16, 0, bad_bases[i],
+                            SIMDNN_ROPE_INTERLEAVED);
     expect_invalid_rope("offset past the limit", buf, buf, 3, 1, 8, 8,
                         POS_MAX - 2, 10000.0, SIMDNN_ROPE_HALF);
     expect_invalid_rope("style 2", buf, buf, 2, 2, 8, 16, 0, 10000.0,
                         (simdnn_rope_style)2);
-    expect_invalid_rope("heads*head_dim overflow", buf, buf, 1, huge, 4,
-                        huge, 0, 10000.0, SIMDNN_ROPE_HALF);
-    expect_invalid_rope("size overflow", buf, buf, 1000, 1, 8, huge, 0,
-                        10000.0, SIMDNN_ROPE_HALF);
+    expect_invalid_rope("heads*head_dim overflow", buf, buf, 1, huge, 4, huge,
+                        0, 10000.0, SIMDNN_ROPE_HALF);
+    expect_invalid_rope("size overflow", buf, buf, 1000, 1, 8, huge, 0, 10000.0,
+                        SIMDNN_ROPE_HALF);
     /* Valid edge cases: empty calls with NULL, the last position. */
     CHECK(simdnn_posenc_table_f32(NULL, 0, 8, 8, 0, 10000.0,
                                   SIMDNN_POSENC_SPLIT) == SIMDNN_SUCCESS,
@@ -655,14 +644,13 @@ static void negative_controls(void)
     float *t = xmalloc(rows * d * sizeof(float));
     for (size_t r = 0; r < rows; r++)
         for (size_t k = 0; k < d / 2; k++) {
-            float angle = (float)(offset + r) *
-                          (float)oracle_frequency(10000.0, k, d);
+            float angle =
+                (float)(offset + r) * (float)oracle_frequency(10000.0, k, d);
             t[r * d + 2 * k] = sinf(angle);
             t[r * d + 2 * k + 1] = cosf(angle);
         }
-    struct table_errors e = table_errors(t, rows, d, d, offset, 10000.0,
-                                         SIMDNN_POSENC_INTERLEAVED,
-                                         TABLE_BOUND);
+    struct table_errors e = table_errors(
+        t, rows, d, d, offset, 10000.0, SIMDNN_POSENC_INTERLEAVED, TABLE_BOUND);
     printf("  float32-angle table near 2^20: max error %.3g, %zu of %zu "
            "elements above 2^-24\n",
            e.max_err, e.violations, rows * d);

@@ -17,6 +17,7 @@
 
 #include "oracle.h"
 #include "simdnn/simdnn.h"
+#include "softmax/softmax.h" /* SOFTMAX_ONLINE_MIN, SOFTMAX_STREAM_MIN */
 #include "test_util.h"
 
 typedef simdnn_status (*row_fn)(const float *, float *, size_t, size_t,
@@ -62,17 +63,21 @@ typedef enum gen_kind {
     GEN_OFFSET,     /* 1e6 + [-30, 0): large common offset */
     GEN_TINY,       /* +-0 and subnormals: all equal to first order */
     GEN_CONSTANT,   /* one value repeated */
+    GEN_BIG,        /* +-{3e7, 1e8, 5e8} + [-200, 0): |max| near 2^22..2^29,
+                       where the clamped form of scalar.c step 3 ends */
     GEN_COUNT
 } gen_kind;
 
 static const char *const gen_names[GEN_COUNT] = {
     "uniform10", "normal", "spread", "near-cutoff", "small-max", "high",
-    "low", "huge", "offset", "tiny", "constant"};
+    "low", "huge", "offset", "tiny", "constant", "big"};
 
 static void fill(float *x, size_t n, size_t stride, gen_kind kind,
                  test_rng *rng)
 {
+    static const double bigs[] = {3e7, 1e8, 5e8, -3e7, -1e8, -5e8};
     float c = (float)rng_uniform(rng, -50, 50);
+    double big = bigs[rng_below(rng, 6)];
     for (size_t i = 0; i < n; i++) {
         float v = 0.0f;
         switch (kind) {
@@ -116,6 +121,9 @@ static void fill(float *x, size_t n, size_t stride, gen_kind kind,
         }
         case GEN_CONSTANT:
             v = c;
+            break;
+        case GEN_BIG:
+            v = (float)(big + rng_uniform(rng, -200, 0));
             break;
         default:
             break;
@@ -207,7 +215,9 @@ static void test_large(void)
     static const size_t lengths[] = {
         96,    160,    192,    224,    256,     384,     512,
         2048,  4096,   4097,   8191,   16384,   65535,   65536,
-        65537, 131071, 131072, 131073, 262147,  1 << 20, (1 << 20) + 5};
+        65537, 131071, 131072, 131073, 262147,  1 << 20, (1 << 20) + 5,
+        SOFTMAX_ONLINE_MIN - 1, SOFTMAX_ONLINE_MIN, SOFTMAX_ONLINE_MIN + 1,
+        SOFTMAX_ONLINE_MIN + SOFTMAX_ONLINE_CHUNK + 3};
     test_rng rng;
     test_rng_for(&rng, 3);
     for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
@@ -224,6 +234,8 @@ static void test_large(void)
 /*
  * One row of 2^24 spread-out values against the oracle, both forms. Its
  * sum is near 7e5: a float running sum is off by far more than 2e-6 here.
+ * 2^24 >= SOFTMAX_STREAM_MIN: the non-temporal stores of the long-row
+ * form, with a misaligned y (head peeled), are tested here.
  */
 static void test_2p24(void)
 {

@@ -42,15 +42,15 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            if (failures++ < 20) {                                           \
-                printf("  FAIL %s:%d: ", __FILE__, __LINE__);                \
-                printf(__VA_ARGS__);                                         \
-                printf("\n");                                                \
-            }                                                                \
-        }                                                                    \
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            if (failures++ < 20) {                                             \
+                printf("  FAIL %s:%d: ", __FILE__, __LINE__);                  \
+                printf(__VA_ARGS__);                                           \
+                printf("\n");                                                  \
+            }                                                                  \
+        }                                                                      \
     } while (0)
 
 /* ---- deterministic inputs (no shared RNG state between threads) ---- */
@@ -67,8 +67,7 @@ static uint64_t mix(uint64_t x)
 /* Uniform in [lo, hi) from (seed, index). */
 static float value(uint64_t seed, size_t i, float lo, float hi)
 {
-    double u = (double)(mix(seed * 0x9E3779B97F4A7C15ull + i) >> 11) *
-               0x1p-53;
+    double u = (double)(mix(seed * 0x9E3779B97F4A7C15ull + i) >> 11) * 0x1p-53;
     return (float)(lo + (hi - lo) * u);
 }
 
@@ -93,11 +92,22 @@ static bool same_bits(const float *a, const float *b, size_t count)
 
 /* Shapes chosen to cross vector tiles and leave tails on every ISA. */
 enum {
-    SM_ROWS = 5, SM_N = 77, SM_STRIDE = 80,
-    AX_OUTER = 3, AX_AXIS = 11, AX_INNER = 13,
-    PE_POS = 9, PE_D = 38, PE_STRIDE = 40, PE_OFFSET = 12345,
-    RP_TOKENS = 6, RP_HEADS = 3, RP_DIM = 22,
-    BN_N = 2, BN_C = 5, BN_S = 19
+    SM_ROWS = 5,
+    SM_N = 77,
+    SM_STRIDE = 80,
+    AX_OUTER = 3,
+    AX_AXIS = 11,
+    AX_INNER = 13,
+    PE_POS = 9,
+    PE_D = 38,
+    PE_STRIDE = 40,
+    PE_OFFSET = 12345,
+    RP_TOKENS = 6,
+    RP_HEADS = 3,
+    RP_DIM = 22,
+    BN_N = 2,
+    BN_C = 5,
+    BN_S = 19
 };
 #define RP_STRIDE (RP_HEADS * RP_DIM + 2)
 #define BN_COUNT (BN_N * BN_C * BN_S)
@@ -139,38 +149,35 @@ static void call_everything(outputs *o)
 #ifdef SIMDNN_HAVE_SOFTMAX
     record(o, simdnn_softmax_f32(in_sm, o->sm, SM_ROWS, SM_N, SM_STRIDE,
                                  SM_STRIDE, 0));
-    record(o, simdnn_log_softmax_f32(in_sm, o->lsm, SM_ROWS, SM_N,
-                                     SM_STRIDE, SM_STRIDE, 0));
-    record(o, simdnn_softmax_axis_f32(in_ax, o->ax, AX_OUTER, AX_AXIS,
-                                      AX_INNER, 0));
+    record(o, simdnn_log_softmax_f32(in_sm, o->lsm, SM_ROWS, SM_N, SM_STRIDE,
+                                     SM_STRIDE, 0));
+    record(o, simdnn_softmax_axis_f32(in_ax, o->ax, AX_OUTER, AX_AXIS, AX_INNER,
+                                      0));
 #endif
 #ifdef SIMDNN_HAVE_POSENC
-    record(o, simdnn_posenc_table_f32(o->pe, PE_POS, PE_D, PE_STRIDE,
-                                      PE_OFFSET, 10000.0,
-                                      SIMDNN_POSENC_SPLIT));
+    record(o, simdnn_posenc_table_f32(o->pe, PE_POS, PE_D, PE_STRIDE, PE_OFFSET,
+                                      10000.0, SIMDNN_POSENC_SPLIT));
     memcpy(o->pe_add, in_pe_add, sizeof(o->pe_add));
-    record(o, simdnn_posenc_add_f32(o->pe_add, PE_POS, PE_D, PE_STRIDE,
-                                    PE_OFFSET, 10000.0,
-                                    SIMDNN_POSENC_INTERLEAVED));
+    record(o,
+           simdnn_posenc_add_f32(o->pe_add, PE_POS, PE_D, PE_STRIDE, PE_OFFSET,
+                                 10000.0, SIMDNN_POSENC_INTERLEAVED));
     memcpy(o->rope, in_rope, sizeof(o->rope));
-    record(o, simdnn_rope_f32(o->rope, RP_TOKENS, RP_HEADS, RP_DIM,
-                              RP_STRIDE, 77, 10000.0, SIMDNN_ROPE_HALF));
+    record(o, simdnn_rope_f32(o->rope, RP_TOKENS, RP_HEADS, RP_DIM, RP_STRIDE,
+                              77, 10000.0, SIMDNN_ROPE_HALF));
 #endif
 #ifdef SIMDNN_HAVE_BATCHNORM
     record(o, simdnn_batchnorm_inference_f32(
                   in_bn, o->bn_inf, BN_N, BN_C, BN_S, SIMDNN_NHWC, bn_gamma,
-                  bn_beta, bn_mean, bn_var, 1e-5f,
-                  SIMDNN_BATCHNORM_FUSE_RELU));
+                  bn_beta, bn_mean, bn_var, 1e-5f, SIMDNN_BATCHNORM_FUSE_RELU));
     memcpy(o->rmean, bn_mean, sizeof(o->rmean));
     memcpy(o->rvar, bn_var, sizeof(o->rvar));
-    record(o, simdnn_batchnorm_training_f32(
-                  in_bn, o->bn_train, BN_N, BN_C, BN_S, SIMDNN_NCHW,
-                  bn_gamma, bn_beta, 1e-5f, 0.9f, o->bmean, o->bvar,
-                  o->rmean, o->rvar, 0));
+    record(o, simdnn_batchnorm_training_f32(in_bn, o->bn_train, BN_N, BN_C,
+                                            BN_S, SIMDNN_NCHW, bn_gamma,
+                                            bn_beta, 1e-5f, 0.9f, o->bmean,
+                                            o->bvar, o->rmean, o->rvar, 0));
     record(o, simdnn_batchnorm_backward_f32(
                   in_bn, in_dy, o->bn_dx, BN_N, BN_C, BN_S, SIMDNN_NCHW,
-                  bn_gamma, o->bmean, o->bvar, 1e-5f, o->dgamma,
-                  o->dbeta));
+                  bn_gamma, o->bmean, o->bvar, 1e-5f, o->dgamma, o->dbeta));
 #endif
 }
 
@@ -220,8 +227,7 @@ static void test_first_calls(void)
                   simdnn_isa_name(first_isa[t][f]),
                   simdnn_isa_name(simdnn_family_isa((simdnn_family)f)));
         CHECK(first_out[t].calls == ref.calls, "thread %d call count", t);
-        CHECK(memcmp(first_out[t].status, ref.status, sizeof(ref.status)) ==
-                  0,
+        CHECK(memcmp(first_out[t].status, ref.status, sizeof(ref.status)) == 0,
               "thread %d statuses differ", t);
         /* Everything but the status array is float output. */
         CHECK(memcmp((const char *)&first_out[t] + offsetof(outputs, sm),
@@ -245,8 +251,8 @@ static void *cap_worker(void *arg)
     int t = (int)(intptr_t)arg;
     float *y = malloc(sizeof(float) * CAP_ROWS * CAP_N);
     for (int round = 0; round < CAP_ROUNDS; round++) {
-        if (simdnn_softmax_f32(in_sm, y, CAP_ROWS, CAP_N, CAP_N, CAP_N,
-                               0) != SIMDNN_SUCCESS) {
+        if (simdnn_softmax_f32(in_sm, y, CAP_ROWS, CAP_N, CAP_N, CAP_N, 0) !=
+            SIMDNN_SUCCESS) {
             cap_bad[t]++;
             continue;
         }
@@ -291,8 +297,10 @@ static void test_cap_changes(void)
     for (int t = 0; t < THREADS; t++)
         pthread_join(th[t], NULL);
     for (int t = 0; t < THREADS - 1; t++)
-        CHECK(cap_bad[t] == 0, "thread %d: %d bad softmax outputs while the "
-              "cap changed", t, cap_bad[t]);
+        CHECK(cap_bad[t] == 0,
+              "thread %d: %d bad softmax outputs while the "
+              "cap changed",
+              t, cap_bad[t]);
     CHECK(simdnn_max_isa() == keep, "cap restored");
     printf("cap changes: %d workers x %d calls while the cap cycles\n",
            THREADS - 1, CAP_ROUNDS);
@@ -357,8 +365,8 @@ static void note(simdnn_status s)
 /* Shared operands of the split runs (set before the threads start). */
 static const float *sx, *sg, *sb, *sm, *sv, *sdy;
 static float *sy, *s_bmean, *s_bvar, *s_rmean, *s_rvar, *s_dg, *s_db;
-static size_t s_rows, s_n, s_xs, s_ys, s_axis, s_inner, s_d, s_stride,
-    s_offset, s_heads, s_dim, s_c, s_spatial;
+static size_t s_rows, s_n, s_xs, s_ys, s_axis, s_inner, s_d, s_stride, s_offset,
+    s_heads, s_dim, s_c, s_spatial;
 static int s_mode; /* layout or style */
 static double s_base;
 
@@ -516,25 +524,25 @@ static void test_split_posenc(void)
 static void bn_images(size_t b, size_t e)
 {
     size_t image = s_c * s_spatial;
-    note(simdnn_batchnorm_inference_f32(
-        sx + b * image, sy + b * image, e - b, s_c, s_spatial,
-        (simdnn_layout)s_mode, sg, sb, sm, sv, 1e-3f,
-        SIMDNN_BATCHNORM_FUSE_RELU));
+    note(simdnn_batchnorm_inference_f32(sx + b * image, sy + b * image, e - b,
+                                        s_c, s_spatial, (simdnn_layout)s_mode,
+                                        sg, sb, sm, sv, 1e-3f,
+                                        SIMDNN_BATCHNORM_FUSE_RELU));
 }
 /* Training and backward of one NCHW image: channel ranges. */
 static void bn_train_channels(size_t b, size_t e)
 {
-    note(simdnn_batchnorm_training_f32(
-        sx + b * s_spatial, sy + b * s_spatial, 1, e - b, s_spatial,
-        SIMDNN_NCHW, sg + b, sb + b, 1e-3f, 0.8f, s_bmean + b, s_bvar + b,
-        s_rmean + b, s_rvar + b, 0));
+    note(simdnn_batchnorm_training_f32(sx + b * s_spatial, sy + b * s_spatial,
+                                       1, e - b, s_spatial, SIMDNN_NCHW, sg + b,
+                                       sb + b, 1e-3f, 0.8f, s_bmean + b,
+                                       s_bvar + b, s_rmean + b, s_rvar + b, 0));
 }
 static void bn_backward_channels(size_t b, size_t e)
 {
-    note(simdnn_batchnorm_backward_f32(
-        sx + b * s_spatial, sdy + b * s_spatial, sy + b * s_spatial, 1,
-        e - b, s_spatial, SIMDNN_NCHW, sg + b, sm + b, sv + b, 1e-3f,
-        s_dg + b, s_db + b));
+    note(simdnn_batchnorm_backward_f32(sx + b * s_spatial, sdy + b * s_spatial,
+                                       sy + b * s_spatial, 1, e - b, s_spatial,
+                                       SIMDNN_NCHW, sg + b, sm + b, sv + b,
+                                       1e-3f, s_dg + b, s_db + b));
 }
 
 static void test_split_batchnorm(void)
@@ -573,8 +581,7 @@ static void test_split_batchnorm(void)
     whole = fill(count, 49, 0, 0);
     y = fill(count, 49, 0, 0);
     float *dx_whole = fill(count, 49, 0, 0), *dx = fill(count, 49, 0, 0);
-    float *stats_whole = fill(6 * c, 50, 0, 0), *stats = fill(6 * c, 50, 0,
-                                                               0);
+    float *stats_whole = fill(6 * c, 50, 0, 0), *stats = fill(6 * c, 50, 0, 0);
     float *run_init = fill(2 * c, 51, 0.5f, 1.0f);
     sx = x, sdy = dy;
     for (int round = 0; round <= PARTITIONS; round++) {
@@ -604,8 +611,8 @@ static void test_split_batchnorm(void)
         else
             split_run(c, 800 + round, bn_backward_channels);
         if (round > 0) {
-            check_split("batchnorm backward channel ranges: dx", dx_whole,
-                        dx, count);
+            check_split("batchnorm backward channel ranges: dx", dx_whole, dx,
+                        count);
             check_split("batchnorm backward channel ranges: dgamma, dbeta",
                         stats_whole + 4 * c, stats + 4 * c, 2 * c);
         }
@@ -648,7 +655,8 @@ int main(void)
     printf("\n");
     if (!used) {
         printf("SKIP: no family runs %s on this CPU and build "
-               "(the first-call part ran: %d failures)\n", cap, failures);
+               "(the first-call part ran: %d failures)\n",
+               cap, failures);
         return failures ? 1 : 77;
     }
 
