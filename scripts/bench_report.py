@@ -334,6 +334,10 @@ def warnings_for(context):
                                                     "RelWithDebInfo"):
         w.append("WARNING: simdnn was built as '%s', not Release."
                  % context.get("build_type"))
+    if "emulated aarch64" in context.get("cpu_flags", ""):
+        w.append("WARNING: this aarch64 build ran under qemu-user: the "
+                 "columns check that every ISA runs, their times mean "
+                 "nothing.")
     if context.get("avx512_via_simde", "no").startswith("yes"):
         w.append("WARNING: the AVX-512 kernels are built against SIMDe "
                  "(emulated with AVX2): their times mean nothing.")
@@ -594,7 +598,16 @@ def write_report(context, cases, out_dir, title, command, notes="",
         text.append(w)
         md.append("> **%s**" % w)
         md.append("")
-    md += ["## Machine", ""]
+    fam_list = by_family(cases)
+    md += ["## Summary", ""]
+    for fam, fcases in fam_list:
+        md.append("- " + family_summary(fam, fcases))
+    trows_top = target_rows(cases)
+    if trows_top:
+        met = sum(1 for r in trows_top if r[3] == "met")
+        md.append("- speed targets of issues 3-5: %d of %d met (details "
+                  "below)" % (met, len(trows_top)))
+    md += ["", "## Machine", ""]
     for k, v in machine_lines(context):
         md.append("- %s: %s" % (k, v))
     info = os.path.join(out_dir, "simdnn-info.txt")
@@ -1003,4 +1016,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BrokenPipeError:  # e.g. piped into head: the files are written
+        sys.exit(0)

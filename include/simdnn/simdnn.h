@@ -214,7 +214,7 @@ SIMDNN_API simdnn_status simdnn_log_softmax_axis_f32(const float *x,
  * 1e6, where w_k = pow(base, -(double)(2k) / (double)d_model) in double.
  * The angle is never formed in float (a float p*w is off by up to 7e-3 at
  * such positions): sin and cos of block-start angles are computed in
- * double (SLEEF, 1 ulp) and combined with per-offset rotations by the
+ * double (SLEEF, 3.5 ulp) and combined with per-offset rotations by the
  * angle-addition identities, in double, then rounded once. Before that
  * rounding the value is within about 2^-31 of the reference, so the error
  * is half a float ULP plus at most 2^-31 (measured: 2.99e-8 below 2^20,
@@ -229,10 +229,13 @@ SIMDNN_API simdnn_status simdnn_log_softmax_axis_f32(const float *x,
  * The blocks are aligned to absolute positions, so a call over a range of
  * positions gives the same bits as the same rows of a call over a larger
  * range. Calls use at most 48 KiB of stack; tables and fused adds of 32
- * rows or more with d_model > 64 also allocate about 800 bytes per sin/cos
- * pair of a row (6.5 MiB at d_model 16384) for the duration of the call,
- * and run (more slowly, with the same results) without it if that
- * allocation fails: these functions never return SIMDNN_OUT_OF_MEMORY.
+ * rows or more with 64 < d_model <= 16384 also allocate about 800 bytes
+ * per sin/cos pair of a row (6.5 MiB at d_model 16384) for the duration
+ * of the call, and run (more slowly, with the same results) without it if
+ * that allocation fails: these functions never return
+ * SIMDNN_OUT_OF_MEMORY. Each call first spends about 40 ns per pair of a
+ * row here (one pow and three double sincos): for many calls of a few
+ * rows, build a table once and add or copy its rows.
  * Tables of 4 MiB or more with 32-byte aligned rows (64-byte with
  * AVX-512) are written with non-temporal stores: they bypass the caches.
  */
@@ -310,13 +313,17 @@ SIMDNN_API simdnn_status simdnn_rope_f32(float *x, size_t tokens,
 
 /*
  * Tensors are dense 4-D [N][C][H][W] (SIMDNN_NCHW) or [N][H][W][C]
- * (SIMDNN_NHWC) with spatial = H*W; per-channel arrays hold C floats.
- * The count of a channel is N*spatial.
+ * (SIMDNN_NHWC) with spatial = H*W; per-channel arrays hold C floats
+ * (so they must not be NULL when c > 0, even for an empty batch, unless
+ * documented as optional). The count of a channel is N*spatial. No call
+ * allocates memory: per-channel constants live in about 20 KiB of stack.
  *
  * Inference: y = gamma*(x - mean)/sqrt(var + eps) + beta, evaluated as one
  * fused multiply-add y = x*a + b with a = gamma/sqrt(var + eps) and
  * b = beta - mean*a folded once per call in double. With
- * SIMDNN_BATCHNORM_FUSE_RELU, y = max(y, 0). Each output is within
+ * SIMDNN_BATCHNORM_FUSE_RELU, y = max(y, 0) (a NaN stays NaN). Outputs of
+ * 16 MiB or more that do not alias x are written with non-temporal stores
+ * on x86 (they would not stay in cache anyway). Each output is within
  * 1e-6 * (|x*a| + |b|) of the exact value. In place allowed (x == y).
  * Errors: NULL pointers with data; eps <= 0 or NaN; unknown layout or
  * flags; overlapping x/y other than exactly; overflowing sizes.
@@ -351,7 +358,9 @@ SIMDNN_API simdnn_status simdnn_batchnorm_inference_f32(
  * for data near 100 with std 2, and cannot hold where beta cancels
  * mean*a).
  * A channel whose values are all equal has variance 0 and outputs exactly
- * beta (never NaN); so does a channel of count 1.
+ * beta (never NaN); so does a channel of count 1. A NaN among a channel's
+ * inputs makes that channel's statistics and outputs NaN (ReLU keeps NaN)
+ * and leaves the other channels unaffected.
  *
  * Running statistics, when running_mean and running_var are not NULL:
  *   running_mean = momentum*running_mean + (1 - momentum)*batch_mean

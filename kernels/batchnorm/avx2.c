@@ -1,22 +1,58 @@
 /*
  * Batch normalization, AVX2 + FMA kernels. The algorithm and its error
  * analysis are in scalar.c (steps 1-5); this file mirrors steps 2, 4 and 5
- * with 8-lane vectors. Only what is ISA-specific is explained here.
+ * with 8-lane vectors, and avx512.c and neon.c mirror this file. Only what
+ * is ISA-specific is explained here.
  *
- * - Tails: every partial vector is a maskload/maskstore, so nothing outside
- *   the caller's buffers is read or written. For the moments the masked
- *   lanes are replaced by the shift k (blendv), so they add exactly 0.
- * - Step 2 accumulation: 4 independent float accumulators per sum (4
- *   vectors per iteration in the plane view, 4 channel vectors per group
- *   in the row view), each taking at most BATCHNORM_BLOCK additions, then
- *   summed pairwise in float (2 more) and widened to double with
- *   cvtps_pd. (x - k)^2 is accumulated with one FMA, so the square is not
- *   rounded separately.
- * - Row view (NHWC): rows are taken in blocks of BATCHNORM_BLOCK; inside a
- *   block the channels go by groups of 4 vectors whose accumulators stay
- *   in registers, and are flushed into the caller's double sums at the end
- *   of the block. A block of rows is at most 8 * C floats, so the column
- *   walk stays within L1/L2.
+ * Maps (steps 4 and 5, dx): one subtraction and one or two FMAs a vector.
+ * - Planes view (NCHW): an image's planes are walked as one flat array in
+ *   whole vectors; the vector straddling two planes blends the two
+ *   channels' constants. Partial vectors (maskload/maskstore) occur only at
+ *   the end of the range, at its start when streaming (alignment), and for
+ *   planes shorter than a vector. Masked stores are slow on Zen 3, so
+ *   keeping them off the per-plane path is what makes 7x7 planes run at
+ *   the speed of 56x56 ones (0.14 ns/element in L2 either way, against
+ *   0.23 with a masked tail per plane).
+ * - Rows view (NHWC): with contiguous rows the tensor is one flat array
+ *   whose constants repeat every C floats; each vector loads its lanes'
+ *   constants from the periodic extension (batchnorm.h), so C = 3, 17 or
+ *   1000 need no partial vector per row. Otherwise (C > 512, chunks) row by
+ *   row.
+ * - Streaming: with BATCHNORM_STREAM the output is written with
+ *   _mm256_stream_ps from its first 32-byte boundary on (the head before it
+ *   is one masked store), then sfence. No read for ownership, no eviction
+ *   of x: a 25.7 MB inference goes from the speed of a copy to that of a
+ *   non-temporal copy.
+ *
+ * Reductions (steps 2 and 5, sums): nothing outside the buffers is read:
+ * partial vectors are maskloads, and for the moments their dead lanes are
+ * replaced by the shift k (blendv), so they add exactly 0.
+ * - 4 independent float accumulators per sum (4 vectors per iteration in
+ *   the planes view, 4 channel vectors per group in the rows view), each
+ *   taking at most BATCHNORM_BLOCK additions, then summed pairwise in
+ *   float (2 more) and widened to double with cvtps_pd. (x - k)^2 is
+ *   accumulated with one FMA, so the square is not rounded separately.
+ * - Rows view: rows go in blocks of BATCHNORM_BLOCK; inside a block the
+ *   channels go by groups of 4 vectors whose accumulators stay in
+ *   registers and are flushed into the double sums at the end of the
+ *   block. A block is 8 rows, at most 16 KiB for C = 512, so the column
+ *   walk stays in L1.
+ *
+ * Floors and measurements (Zen 3, one core, shared with other jobs; see
+ * the report for the exact runs). A non-temporal copy of the 25.7 MB
+ * tensor N=32, C=64, 56x56 moves 8 bytes an element in 0.27-0.33 ns; a
+ * read-only pass takes 0.17-0.21 ns. Arithmetic is 2-4 vector operations
+ * per 8 elements against 4 FP pipes, about 0.03 ns an element: every case
+ * out of L1 is bound by memory.
+ * - inference: 8 bytes (read x, stream y), floor = the non-temporal copy;
+ *   measured 0.25-0.30 NCHW, 0.30-0.44 NHWC.
+ * - training: NCHW reads x once from memory (api.c fuses the statistics
+ *   and the output pass per group of channels that fit L2), floor = the
+ *   copy again; NHWC must read x twice (all rows are needed before the
+ *   first output), 12 bytes, floor = read + copy. Measured 0.48-0.60 NCHW,
+ *   0.48-0.77 NHWC.
+ * - backward: 12 bytes NCHW (x and dy once, dx written), 20 bytes NHWC
+ *   (x and dy twice); measured 0.69-0.85 NCHW, 0.85-0.97 NHWC.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -473,6 +509,16 @@ BN_INLINE void flush_lanes(__m256 v, double *s, size_t count)
         s[j] += lanes[j];
 }
 
+/*
+ * Rows view of the sums: row blocks, channel groups in registers (see the
+ * notes at the top).
+ * TODO(#5): a channel count that is not a multiple of the vector length
+ * costs one partial vector per row (measured: NHWC training at C = 3 takes
+ * 0.74 ns/element against 0.17 in NCHW; C = 17, 0.35 against 0.29 at
+ * C = 16). A flat walk with one accumulator pair per phase of the channel
+ * pattern (C / gcd(C, lanes) phases) would remove it, as the maps' flat
+ * walk does; the ResNet shapes (C a multiple of 64) do not need it.
+ */
 BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
                            size_t channels, size_t stride, const float *k,
                            double *s1, double *s2, bool grad)

@@ -44,11 +44,13 @@
  *    p = gamma*inv_std, q = -p*inv_std*dgamma/count, r = -p*dbeta/count,
  *    so dx = fma(x - m, q, fma(dy, p, r)), two FMAs per element.
  *
- * Floors (Zen 3, one core; measured numbers in the SIMD units' notes):
- * inference moves 8 bytes per element (read x, write y), training forward
- * 12 (read x twice, write y), backward 16 (read x and dy twice: once for
- * the sums, once for dx; write dx). Arithmetic is 1 to 4 flops per element
- * against 16 flops per cycle per core, far from being the limit.
+ * Floors (Zen 3, one core; measured numbers in avx2.c): inference moves
+ * 8 bytes per element from and to memory (read x, write y). Training moves
+ * 8 in NCHW, where api.c runs steps 2-4 per group of channels that fits in
+ * L2 so that the second read of x hits L2, and 12 in NHWC (x read twice:
+ * every row is needed before the first output). Backward moves 12 in NCHW
+ * (x and dy once, dx) and 20 in NHWC. Arithmetic is 1 to 4 flops per
+ * element against 16 flops per cycle per core, far from being the limit.
  *
  * This unit is compiled with -ffp-contract=off: fmaf() is written where
  * the algorithm fuses, and nowhere else is a product contracted.

@@ -1,6 +1,6 @@
 /*
  * Positional encodings, AVX2 + FMA: the algorithm of scalar.c (steps 1 to
- * 5), four doubles per vector, SLEEF's Sleef_sincosd4_u10avx2 for the
+ * 5), four doubles per vector, SLEEF's Sleef_sincosd4_u35avx2 for the
  * block-start angles. Only what is ISA-specific is explained here.
  *
  * Step 5 per 8 pairs: 4 double multiplies + 4 FMAs, 4 conversions to
@@ -10,19 +10,32 @@
  * with vmaskmovps, which neither reads nor writes the masked lanes: no
  * access outside the caller's rows.
  *
- * Floor arithmetic (Zen 3, one core): the table is store-bound. Streaming
- * 4-byte elements to DRAM runs at about 0.19 ns per element (about 21 GB/s,
- * measured with a plain _mm256_stream_ps loop), ordinary stores at 0.3 ns
- * (the read for ownership doubles the traffic). The arithmetic needs about
- * 20 vector operations per 16 elements, about 5 cycles at 4 per cycle: 0.1
- * ns per element, under the store floor, so big tables (at least
- * POSENC_STREAM_BYTES, 32-byte aligned rows) use non-temporal stores on
- * full vectors; tails and unaligned rows use ordinary stores. The SLEEF
- * work is 1/512 sincos per pair and row (27 ns per 4 lanes: 0.01 ns per
- * element). The fused add and RoPE read and write every element once
- * (8 bytes per element, about 0.4 ns here from DRAM); RoPE's sin/cos of a
- * token serve all its heads, so its arithmetic is 2 multiplies and 2 FMAs
- * per pair plus the conversions.
+ * Floor arithmetic (Zen 3, one core): the table is store-bound out of
+ * cache. Streaming 4-byte elements to DRAM runs at about 0.19 ns per
+ * element (about 21 GB/s, a plain _mm256_stream_ps loop), ordinary stores
+ * at about 0.3 ns (the read for ownership doubles the traffic). Step 5
+ * needs about 30 instructions per 16 elements (8 loads of B and T0, 4
+ * multiplies and 4 FMAs on the two FMA pipes, 4 conversions, shuffles,
+ * 2 stores), about 0.2 ns per element in cache: as much as the DRAM
+ * floor, so big tables (at least POSENC_STREAM_BYTES, 32-byte aligned
+ * rows) use non-temporal stores on full vectors; tails and unaligned rows
+ * use ordinary stores. The SLEEF work is 1/512 sincos per pair and row
+ * (15 ns per 4 lanes: 0.004 ns per element); the setup of a call (pow and
+ * three SLEEF calls per column) costs about 40 ns per pair. The fused add
+ * and RoPE read and write every element once: about 0.27 ns per element
+ * here from DRAM. RoPE's sin/cos of a token serve all its heads, so its
+ * arithmetic is 2 multiplies and 2 FMAs per pair plus the conversions.
+ *
+ * Measured (ns per element, thread CPU time, best of 11 runs; this
+ * machine is a shared 2-core VM and numbers moved by 20% between runs):
+ *   table 8192 x 1024   interleaved 0.22-0.25, split 0.21-0.22
+ *                       (streaming floor 0.18-0.19; a float-angle
+ *                       Sleef_sincosf8_u35avx2 table 0.55-0.6; scalar 3.7)
+ *   add 4096 x 4096     0.38-0.44 (read+write floor 0.26-0.28; scalar 3.5)
+ *   RoPE 4096x32x128    interleaved 0.36-0.53, half 0.29-0.45 (floor
+ *                       0.26-0.32; scalar 3.4)
+ *   RoPE one token of 32 x 128: 3.4 us; one table row of 1024: 23-29 us
+ *   (the per-call setup).
  */
 #include <immintrin.h>
 #include <sleef.h>
@@ -32,6 +45,21 @@
 
 /* Pairs per step of the row loops; the tables are padded to it. */
 #define STEP 8
+
+/*
+ * Software prefetch distance of the in-place kernels, in floats (8 KiB
+ * ahead): the arithmetic per cache line keeps the loop from running far
+ * enough ahead of the hardware prefetcher; measured here, 2048 floats
+ * took the 4096 x 4096 fused add from about 1.8x to about 1.45x of the
+ * read+write floor (512: 1.6x). A prefetch is a hint that never faults,
+ * so running past the end of the buffer is harmless.
+ */
+#define PREFETCH 2048
+
+static inline void prefetch_avx2(const float *p)
+{
+    _mm_prefetch((const char *)((uintptr_t)p + 4 * PREFETCH), _MM_HINT_T0);
+}
 
 static size_t padded_pairs(size_t pairs)
 {
@@ -53,7 +81,7 @@ static void sincos_row_avx2(double *s, double *c, const double *w, size_t n,
     __m256d vm = _mm256_set1_pd(m);
     for (size_t j = 0; j < n; j += 4) {
         Sleef___m256d_2 vsc =
-            Sleef_sincosd4_u10avx2(_mm256_mul_pd(vm, _mm256_load_pd(w + j)));
+            Sleef_sincosd4_u35avx2(_mm256_mul_pd(vm, _mm256_load_pd(w + j)));
         _mm256_store_pd(s + j, vsc.x);
         _mm256_store_pd(c + j, vsc.y);
     }
@@ -134,6 +162,9 @@ static inline void table_pairs_avx2(float *p0, float *p1, const double *bs,
         __m256 vout0, vout1;
         row8_avx2(bs, bc, ks, kc, j, split, &vout0, &vout1);
         if (add) {
+            prefetch_avx2(p0);
+            if (split)
+                prefetch_avx2(p1);
             __m256 vx0 = _mm256_loadu_ps(p0), vx1 = _mm256_loadu_ps(p1);
             _mm256_storeu_ps(p0, _mm256_add_ps(vx0, vout0));
             _mm256_storeu_ps(p1, _mm256_add_ps(vx1, vout1));
@@ -271,6 +302,8 @@ static void rope_head_interleaved_avx2(float *head, const double *cc,
         float *p = head + 2 * j;
         size_t left = pairs - j;
         __m256i mask = first_lanes(left >= 4 ? 8 : 2 * left);
+        if (j % 8 == 0) /* once per 64-byte line */
+            prefetch_avx2(p);
         __m256 vx =
             left >= 4 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
         __m256d vx_lo = _mm256_cvtps_pd(_mm256_castps256_ps128(vx));
@@ -300,6 +333,10 @@ static void rope_head_half_avx2(float *pu, float *pv, const double *c,
         size_t left = pairs - j;
         __m128i mask =
             _mm256_castsi256_si128(first_lanes(left >= 4 ? 4 : left));
+        if (j % 16 == 0) { /* once per 64-byte line */
+            prefetch_avx2(pu + j);
+            prefetch_avx2(pv + j);
+        }
         __m128 vu4 =
             left >= 4 ? _mm_loadu_ps(pu + j) : _mm_maskload_ps(pu + j, mask);
         __m128 vv4 =

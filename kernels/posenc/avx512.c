@@ -1,6 +1,6 @@
 /*
  * Positional encodings, AVX-512F: the algorithm of scalar.c (steps 1 to
- * 5), eight doubles per vector, SLEEF's Sleef_sincosd8_u10avx512f for the
+ * 5), eight doubles per vector, SLEEF's Sleef_sincosd8_u35avx512f for the
  * block-start angles (under SIMDe: the AVX2 SLEEF function on each half,
  * tests/simde/simdnn_simde.h). Only AVX-512F intrinsics are used (no DQ,
  * BW or VL): halves are joined with insertf64x4 and split with
@@ -17,12 +17,12 @@
  */
 #ifdef SIMDNN_USE_SIMDE
 #include "simdnn_simde.h"
-#define sincos_pd8 simdnn_shim_sincosd8_u10
+#define sincos_pd8 simdnn_shim_sincosd8_u35
 typedef simdnn_shim_sincos_pd sincos_pd8_result;
 #else
 #include <immintrin.h>
 #include <sleef.h>
-#define sincos_pd8 Sleef_sincosd8_u10avx512f
+#define sincos_pd8 Sleef_sincosd8_u35avx512f
 typedef Sleef___m512d_2 sincos_pd8_result;
 #endif
 #include <stdint.h>
@@ -31,6 +31,15 @@ typedef Sleef___m512d_2 sincos_pd8_result;
 
 /* Pairs per step of the row loops; the tables are padded to it. */
 #define STEP 16
+
+/* Software prefetch distance of the in-place kernels, in floats: the
+ * AVX2 unit's (measured there; not measured on an AVX-512 machine). */
+#define PREFETCH 2048
+
+static inline void prefetch_avx512(const float *p)
+{
+    _mm_prefetch((const char *)((uintptr_t)p + 4 * PREFETCH), _MM_HINT_T0);
+}
 
 static size_t padded_pairs(size_t pairs)
 {
@@ -96,22 +105,79 @@ struct table_ctx {
     int add, stream;
 };
 
-/* Writes (or adds) 16 floats at p; `lanes` < 16 stores only the first. */
-static inline void put16_avx512(float *p, __m512 v, size_t lanes, int add,
-                                int stream)
+/* The 16 pairs at j of a row, as two vectors of 16 floats each:
+ * interleaved s0 c0 .. s7 c7 and s8 c8 .. s15 c15, or split s0 .. s15 and
+ * c0 .. c15. */
+static inline void row16_avx512(const double *bs, const double *bc,
+                                const double *ks, const double *kc, size_t j,
+                                int split, __m512 *vout0, __m512 *vout1)
 {
-    if (lanes >= 16) {
-        if (add)
-            _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), v));
-        else if (stream)
-            _mm512_stream_ps(p, v);
-        else
-            _mm512_storeu_ps(p, v);
-    } else if (lanes > 0) {
-        __mmask16 mask = first_lanes(lanes);
-        if (add)
-            v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, p), v);
-        _mm512_mask_storeu_ps(p, mask, v);
+    /* s0 c0 s1 c1 ... from [s0 .. s7 | c0 .. c7] */
+    const __m512i vzip =
+        _mm512_set_epi32(15, 7, 14, 6, 13, 5, 12, 4, 11, 3, 10, 2, 9, 1, 8, 0);
+    __m256 vsin_lo, vcos_lo, vsin_hi, vcos_hi;
+    row_values_avx512(bs + j, bc + j, ks + j, kc + j, &vsin_lo, &vcos_lo);
+    row_values_avx512(bs + j + 8, bc + j + 8, ks + j + 8, kc + j + 8, &vsin_hi,
+                      &vcos_hi);
+    if (split) {
+        *vout0 = join_avx512(vsin_lo, vsin_hi);
+        *vout1 = join_avx512(vcos_lo, vcos_hi);
+    } else {
+        *vout0 = _mm512_permutexvar_ps(vzip, join_avx512(vsin_lo, vcos_lo));
+        *vout1 = _mm512_permutexvar_ps(vzip, join_avx512(vsin_hi, vcos_hi));
+    }
+}
+
+/*
+ * One row of one column block, as table_pairs_avx2: `pairs` pairs whose
+ * two output vectors go to p0 and p1 (interleaved: p1 = p0 + 16, advancing
+ * 32 floats per step; split: p1 = p0 + half, advancing 16), constant
+ * split, add and stream; the fused add loads both vectors before storing
+ * either and prefetches PREFETCH floats ahead.
+ */
+static inline void table_pairs_avx512(float *p0, float *p1, const double *bs,
+                                      const double *bc, const double *ks,
+                                      const double *kc, size_t pairs, int split,
+                                      int add, int stream)
+{
+    size_t advance = split ? 16 : 32, j = 0;
+    for (; j + STEP <= pairs; j += STEP, p0 += advance, p1 += advance) {
+        __m512 vout0, vout1;
+        row16_avx512(bs, bc, ks, kc, j, split, &vout0, &vout1);
+        if (add) {
+            prefetch_avx512(p0);
+            if (split)
+                prefetch_avx512(p1);
+            __m512 vx0 = _mm512_loadu_ps(p0), vx1 = _mm512_loadu_ps(p1);
+            _mm512_storeu_ps(p0, _mm512_add_ps(vx0, vout0));
+            _mm512_storeu_ps(p1, _mm512_add_ps(vx1, vout1));
+        } else if (stream) {
+            _mm512_stream_ps(p0, vout0);
+            _mm512_stream_ps(p1, vout1);
+        } else {
+            _mm512_storeu_ps(p0, vout0);
+            _mm512_storeu_ps(p1, vout1);
+        }
+    }
+    if (j < pairs) {
+        /* The tail: the same arithmetic, k-masked loads and stores. */
+        size_t left = pairs - j;
+        __mmask16 mask0 = first_lanes(split           ? left
+                                      : 2 * left > 16 ? 16
+                                                      : 2 * left);
+        __mmask16 mask1 = first_lanes(split           ? left
+                                      : 2 * left > 16 ? 2 * left - 16
+                                                      : 0);
+        __m512 vout0, vout1;
+        row16_avx512(bs, bc, ks, kc, j, split, &vout0, &vout1);
+        if (add) {
+            __m512 vx0 = _mm512_maskz_loadu_ps(mask0, p0);
+            __m512 vx1 = _mm512_maskz_loadu_ps(mask1, p1);
+            vout0 = _mm512_add_ps(vx0, vout0);
+            vout1 = _mm512_add_ps(vx1, vout1);
+        }
+        _mm512_mask_storeu_ps(p0, mask0, vout0);
+        _mm512_mask_storeu_ps(p1, mask1, vout1);
     }
 }
 
@@ -121,33 +187,23 @@ static void table_row_avx512(void *opaque, size_t row, const double *bs,
 {
     const struct table_ctx *t = opaque;
     float *out = t->out + row * t->row_stride;
-    int add = t->add, stream = t->stream;
-    /* s0 c0 s1 c1 ... from [s0 .. s7 | c0 .. c7] */
-    const __m512i vzip =
-        _mm512_set_epi32(15, 7, 14, 6, 13, 5, 12, 4, 11, 3, 10, 2, 9, 1, 8, 0);
-    for (size_t j = 0; j < t->pairs; j += STEP) {
-        __m256 vsin_lo, vcos_lo, vsin_hi, vcos_hi;
-        row_values_avx512(bs + j, bc + j, ks + j, kc + j, &vsin_lo, &vcos_lo);
-        row_values_avx512(bs + j + 8, bc + j + 8, ks + j + 8, kc + j + 8,
-                          &vsin_hi, &vcos_hi);
-        size_t left = t->pairs - j; /* pairs still to store, may be > 16 */
-        if (t->layout == SIMDNN_POSENC_INTERLEAVED) {
-            __m512 vout0 =
-                _mm512_permutexvar_ps(vzip, join_avx512(vsin_lo, vcos_lo));
-            __m512 vout1 =
-                _mm512_permutexvar_ps(vzip, join_avx512(vsin_hi, vcos_hi));
-            float *p = out + 2 * (t->j0 + j);
-            size_t floats = left >= STEP ? 2 * STEP : 2 * left;
-            put16_avx512(p, vout0, floats, add, stream);
-            put16_avx512(p + 16, vout1, floats > 16 ? floats - 16 : 0, add,
-                         stream);
-        } else {
-            float *p = out + t->j0 + j;
-            size_t lanes = left >= STEP ? STEP : left;
-            put16_avx512(p, join_avx512(vsin_lo, vsin_hi), lanes, add, stream);
-            put16_avx512(p + t->half, join_avx512(vcos_lo, vcos_hi), lanes, add,
-                         stream);
-        }
+    size_t pairs = t->pairs;
+    if (t->layout == SIMDNN_POSENC_INTERLEAVED) {
+        float *p = out + 2 * t->j0;
+        if (t->add)
+            table_pairs_avx512(p, p + 16, bs, bc, ks, kc, pairs, 0, 1, 0);
+        else if (t->stream)
+            table_pairs_avx512(p, p + 16, bs, bc, ks, kc, pairs, 0, 0, 1);
+        else
+            table_pairs_avx512(p, p + 16, bs, bc, ks, kc, pairs, 0, 0, 0);
+    } else {
+        float *p = out + t->j0, *q = p + t->half;
+        if (t->add)
+            table_pairs_avx512(p, q, bs, bc, ks, kc, pairs, 1, 1, 0);
+        else if (t->stream)
+            table_pairs_avx512(p, q, bs, bc, ks, kc, pairs, 1, 0, 1);
+        else
+            table_pairs_avx512(p, q, bs, bc, ks, kc, pairs, 1, 0, 0);
     }
 }
 
@@ -231,6 +287,7 @@ static void rope_head_interleaved_avx512(float *head, const double *cc,
         float *p = head + 2 * j;
         size_t left = pairs - j;
         __mmask16 mask = first_lanes(left >= 8 ? 16 : 2 * left);
+        prefetch_avx512(p); /* one per 64-byte line */
         __m512 vx = _mm512_maskz_loadu_ps(mask, p);
         __m512d vx_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(vx));
         __m512d vx_hi = _mm512_cvtps_pd(
@@ -255,6 +312,10 @@ static void rope_head_half_avx512(float *pu, float *pv, const double *c,
     for (size_t j = 0; j < pairs; j += 8) {
         size_t left = pairs - j;
         __mmask16 mask = first_lanes(left >= 8 ? 8 : left);
+        if (j % 16 == 0) { /* once per 64-byte line */
+            prefetch_avx512(pu + j);
+            prefetch_avx512(pv + j);
+        }
         __m512d vu = _mm512_cvtps_pd(
             _mm512_castps512_ps256(_mm512_maskz_loadu_ps(mask, pu + j)));
         __m512d vv = _mm512_cvtps_pd(

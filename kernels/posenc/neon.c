@@ -1,7 +1,7 @@
 /*
  * Positional encodings, NEON (aarch64 Advanced SIMD): the algorithm of
  * scalar.c (steps 1 to 5), two doubles per vector, SLEEF's
- * Sleef_sincosd2_u10advsimd for the block-start angles. Only what is
+ * Sleef_sincosd2_u35advsimd for the block-start angles. Only what is
  * ISA-specific is explained here.
  *
  * Step 5 per 4 pairs: 4 multiplies + 4 FMAs (+ 2 negations) on 2 doubles,
@@ -34,7 +34,7 @@ static void sincos_row_neon(double *s, double *c, const double *w, size_t n,
     float64x2_t vm = vdupq_n_f64(m);
     for (size_t j = 0; j < n; j += 2) {
         Sleef_float64x2_t_2 vsc =
-            Sleef_sincosd2_u10advsimd(vmulq_f64(vm, vld1q_f64(w + j)));
+            Sleef_sincosd2_u35advsimd(vmulq_f64(vm, vld1q_f64(w + j)));
         vst1q_f64(s + j, vsc.x);
         vst1q_f64(c + j, vsc.y);
     }
@@ -225,17 +225,18 @@ static void rope_head_interleaved_neon(float *head, const double *c,
     for (size_t j = 0; j < pairs; j += STEP) {
         float *p = head + 2 * j;
         size_t left = pairs - j;
-        float tmp[2 * STEP] = {0};
-        float *src = p;
-        if (left < STEP) {
+        if (left >= STEP) {
+            float32x4x2_t vx = vld2q_f32(p);
+            rope4_neon(&vx.val[0], &vx.val[1], c + j, s + j);
+            vst2q_f32(p, vx);
+        } else {
+            float tmp[2 * STEP] = {0};
             memcpy(tmp, p, 2 * left * sizeof(float));
-            src = tmp;
-        }
-        float32x4x2_t vx = vld2q_f32(src);
-        rope4_neon(&vx.val[0], &vx.val[1], c + j, s + j);
-        vst2q_f32(src, vx);
-        if (left < STEP)
+            float32x4x2_t vx = vld2q_f32(tmp);
+            rope4_neon(&vx.val[0], &vx.val[1], c + j, s + j);
+            vst2q_f32(tmp, vx);
             memcpy(p, tmp, 2 * left * sizeof(float));
+        }
     }
 }
 

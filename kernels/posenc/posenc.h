@@ -13,7 +13,7 @@
  *   (sin, cos)(p*w) = rot(rot(sc(S*w), T1[i]), T0[k])
  *   T0[k] = rot^(k-1)(sc(w)),  T1[i] = rot^(i-1)(sc(K0*w))
  *
- * where sc is an accurate double sincos (SLEEF, 1 ulp) of a double angle
+ * where sc is an accurate double sincos (SLEEF, 3.5 ulp) of a double angle
  * formed by one rounded product of an exact integer and w, and rot is the
  * angle-addition identity evaluated in double with FMAs. The blocks are
  * aligned to absolute positions, so the value of an element depends only
@@ -207,11 +207,14 @@ static inline void posenc_run(const struct posenc_plan *plan,
  * (the values are the same either way); with a single column block (the
  * whole width, see posenc_wide_slot) it is prepared once and every row is
  * produced whole, left to right, so loads and stores stream through
- * memory. (With several column blocks the rows of a tile are a power of
- * two apart for common widths: each load of x in the fused add and RoPE
- * would alias, modulo 4 KiB, a store of the row before still in the store
- * queue and wait for it; the stack path only serves calls too small for
- * that to matter.)
+ * memory. With several column blocks a tile touches a short piece of
+ * each of up to 512 rows, a power of two apart for common widths: the
+ * hardware prefetchers follow that badly and, in the fused add, loads of x
+ * alias (modulo 4 KiB) stores of the row before. Measured here, the 4096 x
+ * 4096 fused add took 2-3x longer in tile order than in row order. The
+ * stack path therefore only serves calls of fewer than POSENC_WIDE_ROWS
+ * rows, rows wider than POSENC_WIDE_PAIRS pairs, failed allocations and
+ * RoPE (whose column block covers head_dim 256).
  */
 static inline void posenc_tiles(const struct posenc_plan *plan, size_t first,
                                 size_t count, double *slot, void *ctx)
@@ -239,20 +242,24 @@ static inline void posenc_tiles(const struct posenc_plan *plan, size_t first,
     }
 }
 
-/* Calls of at least this many rows get a whole-width slot on the heap. */
+/* Calls of at least this many rows get a whole-width slot on the heap,
+ * for rows of up to POSENC_WIDE_PAIRS pairs (d_model 16384: 6.5 MiB). */
 #define POSENC_WIDE_ROWS 32
+#define POSENC_WIDE_PAIRS 8192
 
 /*
  * A slot for the whole width on the heap (plan->cb becomes the padded
  * width: one column block) when the width exceeds one stack column block
- * and the call has POSENC_WIDE_ROWS rows or more; NULL otherwise or when
- * the allocation fails, and the caller uses its stack slot (slower, same
- * values): the call never fails. About 800 bytes per pair.
+ * (but not POSENC_WIDE_PAIRS) and the call has POSENC_WIDE_ROWS rows or
+ * more; NULL otherwise or when the allocation fails, and the caller uses
+ * its stack slot (slower, same values): the call never fails. About 800
+ * bytes per pair.
  */
 static inline double *posenc_wide_slot(struct posenc_plan *plan, size_t count)
 {
     size_t half = plan->d / 2;
-    if (half <= plan->cb || count < POSENC_WIDE_ROWS)
+    if (half <= plan->cb || half > POSENC_WIDE_PAIRS ||
+        count < POSENC_WIDE_ROWS)
         return NULL;
     size_t cb = (half + plan->width - 1) / plan->width * plan->width;
     size_t bytes = POSENC_SLOT_DOUBLES(plan->k0, plan->k1, cb) * 8;

@@ -53,27 +53,65 @@ ALWAYS_INLINE __m256i tail_mask(size_t k)
     return _mm256_loadu_si256((const __m256i *)(mask_table + 8 - k));
 }
 
-/* Steps 3-7 of scalar.c on 8 lanes: exp(x - m) given -m and, for the
- * clamped form, lower = fl(m - 88). */
-ALWAYS_INLINE __m256 exp_minus_max(__m256 vx, __m256 vneg_m, __m256 vlower,
-                                   const int clamp)
+/* The per-row constants of steps 3-7 (scalar.c exp_args). */
+typedef struct exp_args {
+    __m256 vneg_m, vlower, vbias, vcorr;
+    int fast;
+} exp_args;
+
+static exp_args exp_args_for(float m)
 {
-    if (clamp)
-        vx = _mm256_max_ps(vlower, vx);
+    exp_args args;
+    args.vneg_m = _mm256_set1_ps(-m);
+    args.vlower = args.vbias = args.vcorr = _mm256_setzero_ps();
+    args.fast = 0;
+    if (!(fabsf(m) < 0x1p21f))
+        return args;
+    const float lower = m - 88.0f;
+    const double gap = (double)lower - (double)m;
+    if (!(gap >= -88.3 && gap <= -87.7))
+        return args;
+    const double k = nearbyint((double)m / (double)SOFTMAX_LN2_HI);
+    args.vlower = _mm256_set1_ps(lower);
+    args.vbias = _mm256_set1_ps((float)((double)SOFTMAX_MAGIC - k));
+    args.vcorr =
+        _mm256_set1_ps((float)(k * (double)SOFTMAX_LN2_LO -
+                               ((double)m - k * (double)SOFTMAX_LN2_HI)));
+    args.fast = 1;
+    return args;
+}
 
-    const __m256 vd_hi = _mm256_add_ps(vx, vneg_m);
-    const __m256 va = _mm256_min_ps(vx, vneg_m);
-    const __m256 vb = _mm256_max_ps(vx, vneg_m);
-    const __m256 vd_lo = _mm256_sub_ps(vb, _mm256_sub_ps(vd_hi, va));
-
-    __m256 vn = _mm256_fmadd_ps(vd_hi, _mm256_set1_ps(SOFTMAX_LOG2E),
-                                _mm256_set1_ps(SOFTMAX_MAGIC));
-    const __m256 vs =
-        _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(vn), 23));
-    vn = _mm256_sub_ps(vn, _mm256_set1_ps(SOFTMAX_MAGIC));
-    __m256 vr = _mm256_fmadd_ps(vn, _mm256_set1_ps(-SOFTMAX_LN2_HI), vd_hi);
-    vr = _mm256_fmadd_ps(vn, _mm256_set1_ps(-SOFTMAX_LN2_LO), vr);
-    vr = _mm256_add_ps(vr, vd_lo);
+/* Steps 3-7 of scalar.c on 8 lanes: exp(x - m); `fast` is args->fast as
+ * a compile-time constant. */
+ALWAYS_INLINE __m256 exp_minus_max(__m256 vx, const exp_args *args,
+                                   const int fast)
+{
+    __m256 vd_hi, vr, vs;
+    if (fast) {
+        vx = _mm256_max_ps(args->vlower, vx);
+        vd_hi = _mm256_add_ps(vx, args->vneg_m);
+        const __m256 vn = _mm256_fmadd_ps(vd_hi, _mm256_set1_ps(SOFTMAX_LOG2E),
+                                          _mm256_set1_ps(SOFTMAX_MAGIC));
+        vs =
+            _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(vn), 23));
+        const __m256 vn_k = _mm256_sub_ps(vn, args->vbias);
+        vr = _mm256_fmadd_ps(vn_k, _mm256_set1_ps(-SOFTMAX_LN2_HI), vx);
+        vr = _mm256_fmadd_ps(vn_k, _mm256_set1_ps(-SOFTMAX_LN2_LO), vr);
+        vr = _mm256_add_ps(vr, args->vcorr);
+    } else {
+        vd_hi = _mm256_add_ps(vx, args->vneg_m);
+        __m256 vn = _mm256_fmadd_ps(vd_hi, _mm256_set1_ps(SOFTMAX_LOG2E),
+                                    _mm256_set1_ps(SOFTMAX_MAGIC));
+        vs =
+            _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(vn), 23));
+        const __m256 va = _mm256_min_ps(vx, args->vneg_m);
+        const __m256 vb = _mm256_max_ps(vx, args->vneg_m);
+        const __m256 vd_lo = _mm256_sub_ps(vb, _mm256_sub_ps(vd_hi, va));
+        vn = _mm256_sub_ps(vn, _mm256_set1_ps(SOFTMAX_MAGIC));
+        vr = _mm256_fmadd_ps(vn, _mm256_set1_ps(-SOFTMAX_LN2_HI), vd_hi);
+        vr = _mm256_fmadd_ps(vn, _mm256_set1_ps(-SOFTMAX_LN2_LO), vr);
+        vr = _mm256_add_ps(vr, vd_lo);
+    }
 
     __m256 vq = _mm256_fmadd_ps(_mm256_set1_ps(SOFTMAX_EXP_C5), vr,
                                 _mm256_set1_ps(SOFTMAX_EXP_C4));
@@ -82,20 +120,12 @@ ALWAYS_INLINE __m256 exp_minus_max(__m256 vx, __m256 vneg_m, __m256 vlower,
     vq = _mm256_fmadd_ps(vq, vr, _mm256_set1_ps(SOFTMAX_EXP_C1));
     const __m256 vt = _mm256_mul_ps(vr, vs);
     const __m256 ve = _mm256_fmadd_ps(vt, vq, vs);
-    if (clamp)
+    if (fast)
         return ve;
 
-    const __m256 vflush = _mm256_cmp_ps(
-        vd_hi, _mm256_set1_ps(SOFTMAX_CUTOFF), _CMP_LT_OQ);
+    const __m256 vflush =
+        _mm256_cmp_ps(vd_hi, _mm256_set1_ps(SOFTMAX_CUTOFF), _CMP_LT_OQ);
     return _mm256_andnot_ps(vflush, ve);
-}
-
-/* Step 3's choice for a row maximum m (scalar.c exp_args_for). */
-static int clamp_ok(float m, float *lower)
-{
-    *lower = m - 88.0f;
-    const double gap = (double)*lower - (double)m;
-    return gap >= -88.3 && gap <= -87.7;
 }
 
 ALWAYS_INLINE __m256d widen_lo(__m256 v)
@@ -110,8 +140,8 @@ ALWAYS_INLINE __m256d widen_hi(__m256 v)
 
 ALWAYS_INLINE float hmax(__m256 v)
 {
-    __m128 v4 = _mm_max_ps(_mm256_castps256_ps128(v),
-                           _mm256_extractf128_ps(v, 1));
+    __m128 v4 =
+        _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     v4 = _mm_max_ps(v4, _mm_movehl_ps(v4, v4));
     v4 = _mm_max_ss(v4, _mm_movehdup_ps(v4));
     return _mm_cvtss_f32(v4);
@@ -119,8 +149,8 @@ ALWAYS_INLINE float hmax(__m256 v)
 
 ALWAYS_INLINE double hsum_pd(__m256d v)
 {
-    __m128d v2 = _mm_add_pd(_mm256_castpd256_pd128(v),
-                            _mm256_extractf128_pd(v, 1));
+    __m128d v2 =
+        _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     v2 = _mm_add_sd(v2, _mm_unpackhi_pd(v2, v2));
     return _mm_cvtsd_f64(v2);
 }
@@ -141,9 +171,9 @@ static float max_of(const float *x, size_t n)
         vmax0 = _mm256_max_ps(vmax0, _mm256_loadu_ps(x));
     if (n != 0) {
         const __m256i vmask = tail_mask(n);
-        const __m256 vx = _mm256_blendv_ps(
-            vminus_inf, _mm256_maskload_ps(x, vmask),
-            _mm256_castsi256_ps(vmask));
+        const __m256 vx =
+            _mm256_blendv_ps(vminus_inf, _mm256_maskload_ps(x, vmask),
+                             _mm256_castsi256_ps(vmask));
         vmax1 = _mm256_max_ps(vmax1, vx);
     }
     return hmax(_mm256_max_ps(_mm256_max_ps(vmax0, vmax1),
@@ -161,39 +191,33 @@ static float row_max(const float *x, size_t n, unsigned flags)
 
 /* Steps 3-8; stores e into y when `store`. */
 ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
-                               __m256 vneg_m, __m256 vlower, const int store,
-                               const int clamp, const int prefetch)
+                               const exp_args *args, const int store,
+                               const int fast, const int prefetch)
 {
     __m256d vacc0 = _mm256_setzero_pd(), vacc1 = _mm256_setzero_pd();
     for (; n >= 32; n -= 32, x += 32, y += store ? 32 : 0) {
         if (prefetch) { /* the next chunk, while this one computes */
-            _mm_prefetch((const char *)(x + SOFTMAX_ONLINE_CHUNK),
-                         _MM_HINT_T0);
+            _mm_prefetch((const char *)(x + SOFTMAX_ONLINE_CHUNK), _MM_HINT_T0);
             _mm_prefetch((const char *)(x + SOFTMAX_ONLINE_CHUNK + 16),
                          _MM_HINT_T0);
         }
-        const __m256 ve0 =
-            exp_minus_max(_mm256_loadu_ps(x), vneg_m, vlower, clamp);
-        const __m256 ve1 =
-            exp_minus_max(_mm256_loadu_ps(x + 8), vneg_m, vlower, clamp);
-        const __m256 ve2 =
-            exp_minus_max(_mm256_loadu_ps(x + 16), vneg_m, vlower, clamp);
-        const __m256 ve3 =
-            exp_minus_max(_mm256_loadu_ps(x + 24), vneg_m, vlower, clamp);
+        const __m256 ve0 = exp_minus_max(_mm256_loadu_ps(x), args, fast);
+        const __m256 ve1 = exp_minus_max(_mm256_loadu_ps(x + 8), args, fast);
+        const __m256 ve2 = exp_minus_max(_mm256_loadu_ps(x + 16), args, fast);
+        const __m256 ve3 = exp_minus_max(_mm256_loadu_ps(x + 24), args, fast);
         if (store) {
             _mm256_storeu_ps(y, ve0);
             _mm256_storeu_ps(y + 8, ve1);
             _mm256_storeu_ps(y + 16, ve2);
             _mm256_storeu_ps(y + 24, ve3);
         }
-        const __m256 vblock = _mm256_add_ps(_mm256_add_ps(ve0, ve1),
-                                            _mm256_add_ps(ve2, ve3));
+        const __m256 vblock =
+            _mm256_add_ps(_mm256_add_ps(ve0, ve1), _mm256_add_ps(ve2, ve3));
         vacc0 = _mm256_add_pd(vacc0, widen_lo(vblock));
         vacc1 = _mm256_add_pd(vacc1, widen_hi(vblock));
     }
     for (; n >= 8; n -= 8, x += 8, y += store ? 8 : 0) {
-        const __m256 ve =
-            exp_minus_max(_mm256_loadu_ps(x), vneg_m, vlower, clamp);
+        const __m256 ve = exp_minus_max(_mm256_loadu_ps(x), args, fast);
         if (store)
             _mm256_storeu_ps(y, ve);
         vacc0 = _mm256_add_pd(vacc0, widen_lo(ve));
@@ -201,8 +225,7 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
     }
     if (n != 0) {
         const __m256i vmask = tail_mask(n);
-        __m256 ve = exp_minus_max(_mm256_maskload_ps(x, vmask), vneg_m,
-                                  vlower, clamp);
+        __m256 ve = exp_minus_max(_mm256_maskload_ps(x, vmask), args, fast);
         ve = _mm256_and_ps(ve, _mm256_castsi256_ps(vmask));
         if (store)
             _mm256_maskstore_ps(y, vmask, ve);
@@ -215,26 +238,18 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
 ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
                              const int store)
 {
-    float lower;
-    const int clamp = clamp_ok(m, &lower);
-    const __m256 vneg_m = _mm256_set1_ps(-m);
-    const __m256 vlower = _mm256_set1_ps(lower);
-    return clamp ? exp_sum_k(x, y, n, vneg_m, vlower, store, 1, 0)
-                 : exp_sum_k(x, y, n, vneg_m, vlower, store, 0, 0);
+    const exp_args args = exp_args_for(m);
+    return args.fast ? exp_sum_k(x, y, n, &args, store, 1, 0)
+                     : exp_sum_k(x, y, n, &args, store, 0, 0);
 }
 
 /* Long rows, pass 1, one full chunk of SOFTMAX_ONLINE_CHUNK elements
  * followed by at least one more: prefetches the next one. */
 static double exp_sum_chunk_prefetch(const float *x, float m)
 {
-    float lower;
-    const int clamp = clamp_ok(m, &lower);
-    const __m256 vneg_m = _mm256_set1_ps(-m);
-    const __m256 vlower = _mm256_set1_ps(lower);
-    return clamp ? exp_sum_k(x, NULL, SOFTMAX_ONLINE_CHUNK, vneg_m, vlower,
-                             0, 1, 1)
-                 : exp_sum_k(x, NULL, SOFTMAX_ONLINE_CHUNK, vneg_m, vlower,
-                             0, 0, 1);
+    const exp_args args = exp_args_for(m);
+    return args.fast ? exp_sum_k(x, NULL, SOFTMAX_ONLINE_CHUNK, &args, 0, 1, 1)
+                     : exp_sum_k(x, NULL, SOFTMAX_ONLINE_CHUNK, &args, 0, 0, 1);
 }
 
 /* Step 8: y *= inv. */
@@ -244,17 +259,15 @@ static void scale(float *y, size_t n, float inv)
     for (; n >= 32; n -= 32, y += 32) {
         _mm256_storeu_ps(y, _mm256_mul_ps(_mm256_loadu_ps(y), vinv));
         _mm256_storeu_ps(y + 8, _mm256_mul_ps(_mm256_loadu_ps(y + 8), vinv));
-        _mm256_storeu_ps(y + 16,
-                         _mm256_mul_ps(_mm256_loadu_ps(y + 16), vinv));
-        _mm256_storeu_ps(y + 24,
-                         _mm256_mul_ps(_mm256_loadu_ps(y + 24), vinv));
+        _mm256_storeu_ps(y + 16, _mm256_mul_ps(_mm256_loadu_ps(y + 16), vinv));
+        _mm256_storeu_ps(y + 24, _mm256_mul_ps(_mm256_loadu_ps(y + 24), vinv));
     }
     for (; n >= 8; n -= 8, y += 8)
         _mm256_storeu_ps(y, _mm256_mul_ps(_mm256_loadu_ps(y), vinv));
     if (n != 0) {
         const __m256i vmask = tail_mask(n);
-        _mm256_maskstore_ps(
-            y, vmask, _mm256_mul_ps(_mm256_maskload_ps(y, vmask), vinv));
+        _mm256_maskstore_ps(y, vmask,
+                            _mm256_mul_ps(_mm256_maskload_ps(y, vmask), vinv));
     }
 }
 
@@ -324,10 +337,10 @@ static double online_max_sum(const float *x, size_t n, unsigned flags,
     return sum;
 }
 
-ALWAYS_INLINE __m256 exp_scaled(__m256 vx, __m256 vneg_m, __m256 vlower,
-                                __m256 vinv, const int clamp)
+ALWAYS_INLINE __m256 exp_scaled(__m256 vx, const exp_args *args, __m256 vinv,
+                                const int fast)
 {
-    return _mm256_mul_ps(exp_minus_max(vx, vneg_m, vlower, clamp), vinv);
+    return _mm256_mul_ps(exp_minus_max(vx, args, fast), vinv);
 }
 
 /* How far ahead (floats) pass 2 prefetches x in the streaming form. */
@@ -338,8 +351,8 @@ ALWAYS_INLINE __m256 exp_scaled(__m256 vx, __m256 vneg_m, __m256 vlower,
  * cache then costs one read of x and one write of y, no read for
  * ownership. */
 ALWAYS_INLINE void exp_scale_k(const float *x, float *y, size_t n,
-                               __m256 vneg_m, __m256 vlower, __m256 vinv,
-                               const int stream, const int clamp)
+                               const exp_args *args, __m256 vinv,
+                               const int stream, const int fast)
 {
     if (stream) {
         size_t head = (32 - ((uintptr_t)y & 31)) / 4 % 8;
@@ -347,78 +360,59 @@ ALWAYS_INLINE void exp_scale_k(const float *x, float *y, size_t n,
             head = n;
         if (head != 0) {
             const __m256i vmask = tail_mask(head);
-            _mm256_maskstore_ps(y, vmask,
-                                exp_scaled(_mm256_maskload_ps(x, vmask),
-                                           vneg_m, vlower, vinv, clamp));
+            _mm256_maskstore_ps(
+                y, vmask,
+                exp_scaled(_mm256_maskload_ps(x, vmask), args, vinv, fast));
             x += head;
             y += head;
             n -= head;
         }
         for (; n >= 32; n -= 32, x += 32, y += 32) {
             if (n >= 32 + STREAM_PREFETCH) {
-                _mm_prefetch((const char *)(x + STREAM_PREFETCH),
-                             _MM_HINT_T0);
+                _mm_prefetch((const char *)(x + STREAM_PREFETCH), _MM_HINT_T0);
                 _mm_prefetch((const char *)(x + STREAM_PREFETCH + 16),
                              _MM_HINT_T0);
             }
-            _mm256_stream_ps(y, exp_scaled(_mm256_loadu_ps(x), vneg_m,
-                                           vlower, vinv, clamp));
-            _mm256_stream_ps(y + 8, exp_scaled(_mm256_loadu_ps(x + 8),
-                                               vneg_m, vlower, vinv, clamp));
-            _mm256_stream_ps(y + 16,
-                             exp_scaled(_mm256_loadu_ps(x + 16), vneg_m,
-                                        vlower, vinv, clamp));
-            _mm256_stream_ps(y + 24,
-                             exp_scaled(_mm256_loadu_ps(x + 24), vneg_m,
-                                        vlower, vinv, clamp));
+            for (int k = 0; k < 32; k += 8)
+                _mm256_stream_ps(y + k, exp_scaled(_mm256_loadu_ps(x + k), args,
+                                                   vinv, fast));
         }
         _mm_sfence();
     }
-    for (; n >= 32; n -= 32, x += 32, y += 32) {
-        _mm256_storeu_ps(y, exp_scaled(_mm256_loadu_ps(x), vneg_m, vlower,
-                                       vinv, clamp));
-        _mm256_storeu_ps(y + 8, exp_scaled(_mm256_loadu_ps(x + 8), vneg_m,
-                                           vlower, vinv, clamp));
-        _mm256_storeu_ps(y + 16, exp_scaled(_mm256_loadu_ps(x + 16), vneg_m,
-                                            vlower, vinv, clamp));
-        _mm256_storeu_ps(y + 24, exp_scaled(_mm256_loadu_ps(x + 24), vneg_m,
-                                            vlower, vinv, clamp));
-    }
+    for (; n >= 32; n -= 32, x += 32, y += 32)
+        for (int k = 0; k < 32; k += 8)
+            _mm256_storeu_ps(
+                y + k, exp_scaled(_mm256_loadu_ps(x + k), args, vinv, fast));
     for (; n >= 8; n -= 8, x += 8, y += 8)
-        _mm256_storeu_ps(y, exp_scaled(_mm256_loadu_ps(x), vneg_m, vlower,
-                                       vinv, clamp));
+        _mm256_storeu_ps(y, exp_scaled(_mm256_loadu_ps(x), args, vinv, fast));
     if (n != 0) {
         const __m256i vmask = tail_mask(n);
-        _mm256_maskstore_ps(y, vmask,
-                            exp_scaled(_mm256_maskload_ps(x, vmask), vneg_m,
-                                       vlower, vinv, clamp));
+        _mm256_maskstore_ps(
+            y, vmask,
+            exp_scaled(_mm256_maskload_ps(x, vmask), args, vinv, fast));
     }
 }
 
 static void exp_scale_store(const float *x, float *y, size_t n, float m,
                             float inv)
 {
-    float lower;
-    const int clamp = clamp_ok(m, &lower);
-    const __m256 vneg_m = _mm256_set1_ps(-m);
-    const __m256 vlower = _mm256_set1_ps(lower);
+    const exp_args args = exp_args_for(m);
     const __m256 vinv = _mm256_set1_ps(inv);
     if (n >= SOFTMAX_STREAM_MIN) {
-        if (clamp)
-            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 1, 1);
+        if (args.fast)
+            exp_scale_k(x, y, n, &args, vinv, 1, 1);
         else
-            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 1, 0);
+            exp_scale_k(x, y, n, &args, vinv, 1, 0);
     } else {
-        if (clamp)
-            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 0, 1);
+        if (args.fast)
+            exp_scale_k(x, y, n, &args, vinv, 0, 1);
         else
-            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 0, 0);
+            exp_scale_k(x, y, n, &args, vinv, 0, 0);
     }
 }
 
-static void softmax_f32_avx2(const float *x, float *y, size_t rows,
-                             size_t n, size_t x_stride, size_t y_stride,
-                             unsigned flags)
+static void softmax_f32_avx2(const float *x, float *y, size_t rows, size_t n,
+                             size_t x_stride, size_t y_stride, unsigned flags)
 {
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
@@ -474,9 +468,12 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
         vmax = _mm256_max_ps(vmax, vx);
     }
     if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
-        vmax = _mm256_andnot_ps(_mm256_cmp_ps(vmax, vminus_inf, _CMP_EQ_OQ),
-                                vmax);
-    const __m256 vneg_m = _mm256_sub_ps(_mm256_setzero_ps(), vmax);
+        vmax =
+            _mm256_andnot_ps(_mm256_cmp_ps(vmax, vminus_inf, _CMP_EQ_OQ), vmax);
+    exp_args args; /* the general form, lane by lane */
+    args.vneg_m = _mm256_sub_ps(_mm256_setzero_ps(), vmax);
+    args.vlower = args.vbias = args.vcorr = _mm256_setzero_ps();
+    args.fast = 0;
 
     /* 3-7. */
     __m256d vacc_lo = _mm256_setzero_pd(), vacc_hi = _mm256_setzero_pd();
@@ -484,8 +481,8 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
     for (; a + SOFTMAX_SUM_BLOCK <= axis; a += SOFTMAX_SUM_BLOCK) {
         __m256 vpart = _mm256_setzero_ps();
         for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++) {
-            __m256 ve = exp_minus_max(
-                _mm256_maskload_ps(x + b * inner, vmask), vneg_m, vneg_m, 0);
+            __m256 ve = exp_minus_max(_mm256_maskload_ps(x + b * inner, vmask),
+                                      &args, 0);
             ve = _mm256_and_ps(ve, vlanes);
             if (!log_form)
                 _mm256_maskstore_ps(y + b * inner, vmask, ve);
@@ -495,8 +492,8 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
         vacc_hi = _mm256_add_pd(vacc_hi, widen_hi(vpart));
     }
     for (; a < axis; a++) {
-        __m256 ve = exp_minus_max(_mm256_maskload_ps(x + a * inner, vmask),
-                                  vneg_m, vneg_m, 0);
+        __m256 ve =
+            exp_minus_max(_mm256_maskload_ps(x + a * inner, vmask), &args, 0);
         ve = _mm256_and_ps(ve, vlanes);
         if (!log_form)
             _mm256_maskstore_ps(y + a * inner, vmask, ve);
@@ -508,12 +505,12 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
     if (!log_form) {
         const __m256d vone = _mm256_set1_pd(1.0);
         const __m256d vzero = _mm256_setzero_pd();
-        const __m256d vinv_lo = _mm256_andnot_pd(
-            _mm256_cmp_pd(vacc_lo, vzero, _CMP_EQ_OQ),
-            _mm256_div_pd(vone, vacc_lo));
-        const __m256d vinv_hi = _mm256_andnot_pd(
-            _mm256_cmp_pd(vacc_hi, vzero, _CMP_EQ_OQ),
-            _mm256_div_pd(vone, vacc_hi));
+        const __m256d vinv_lo =
+            _mm256_andnot_pd(_mm256_cmp_pd(vacc_lo, vzero, _CMP_EQ_OQ),
+                             _mm256_div_pd(vone, vacc_lo));
+        const __m256d vinv_hi =
+            _mm256_andnot_pd(_mm256_cmp_pd(vacc_hi, vzero, _CMP_EQ_OQ),
+                             _mm256_div_pd(vone, vacc_hi));
         const __m256 vinv = _mm256_insertf128_ps(
             _mm256_castps128_ps256(_mm256_cvtpd_ps(vinv_lo)),
             _mm256_cvtpd_ps(vinv_hi), 1);
@@ -533,15 +530,14 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
         const __m256d vm_lo = widen_lo(vmax), vm_hi = widen_hi(vmax);
         for (size_t b = 0; b < axis; b++) {
             const __m256 vx = _mm256_maskload_ps(x + b * inner, vmask);
-            const __m256d vlo = _mm256_sub_pd(
-                _mm256_sub_pd(widen_lo(vx), vm_lo), vlog_lo);
-            const __m256d vhi = _mm256_sub_pd(
-                _mm256_sub_pd(widen_hi(vx), vm_hi), vlog_hi);
-            _mm256_maskstore_ps(
-                y + b * inner, vmask,
-                _mm256_insertf128_ps(
-                    _mm256_castps128_ps256(_mm256_cvtpd_ps(vlo)),
-                    _mm256_cvtpd_ps(vhi), 1));
+            const __m256d vlo =
+                _mm256_sub_pd(_mm256_sub_pd(widen_lo(vx), vm_lo), vlog_lo);
+            const __m256d vhi =
+                _mm256_sub_pd(_mm256_sub_pd(widen_hi(vx), vm_hi), vlog_hi);
+            _mm256_maskstore_ps(y + b * inner, vmask,
+                                _mm256_insertf128_ps(_mm256_castps128_ps256(
+                                                         _mm256_cvtpd_ps(vlo)),
+                                                     _mm256_cvtpd_ps(vhi), 1));
         }
     }
 }
@@ -557,8 +553,8 @@ static void axis_avx2(const float *x, float *y, size_t outer, size_t axis,
         for (; i + 8 <= inner; i += 8)
             axis_block(xo + i, yo + i, axis, inner, vall, flags, log_form);
         if (i < inner)
-            axis_block(xo + i, yo + i, axis, inner, tail_mask(inner - i),
-                       flags, log_form);
+            axis_block(xo + i, yo + i, axis, inner, tail_mask(inner - i), flags,
+                       log_form);
     }
 }
 
@@ -568,9 +564,8 @@ static void softmax_axis_f32_avx2(const float *x, float *y, size_t outer,
     axis_avx2(x, y, outer, axis, inner, flags, 0);
 }
 
-static void log_softmax_axis_f32_avx2(const float *x, float *y,
-                                      size_t outer, size_t axis,
-                                      size_t inner, unsigned flags)
+static void log_softmax_axis_f32_avx2(const float *x, float *y, size_t outer,
+                                      size_t axis, size_t inner, unsigned flags)
 {
     axis_avx2(x, y, outer, axis, inner, flags, 1);
 }

@@ -34,27 +34,65 @@ ALWAYS_INLINE __mmask16 tail_mask(size_t k)
     return (__mmask16)((1u << k) - 1u);
 }
 
-/* Steps 3-7 of scalar.c on 16 lanes: exp(x - m) given -m and, for the
- * clamped form, lower = fl(m - 88). */
-ALWAYS_INLINE __m512 exp_minus_max(__m512 vx, __m512 vneg_m, __m512 vlower,
-                                   const int clamp)
+/* The per-row constants of steps 3-7 (scalar.c exp_args). */
+typedef struct exp_args {
+    __m512 vneg_m, vlower, vbias, vcorr;
+    int fast;
+} exp_args;
+
+static exp_args exp_args_for(float m)
 {
-    if (clamp)
-        vx = _mm512_max_ps(vlower, vx);
+    exp_args args;
+    args.vneg_m = _mm512_set1_ps(-m);
+    args.vlower = args.vbias = args.vcorr = _mm512_setzero_ps();
+    args.fast = 0;
+    if (!(fabsf(m) < 0x1p21f))
+        return args;
+    const float lower = m - 88.0f;
+    const double gap = (double)lower - (double)m;
+    if (!(gap >= -88.3 && gap <= -87.7))
+        return args;
+    const double k = nearbyint((double)m / (double)SOFTMAX_LN2_HI);
+    args.vlower = _mm512_set1_ps(lower);
+    args.vbias = _mm512_set1_ps((float)((double)SOFTMAX_MAGIC - k));
+    args.vcorr =
+        _mm512_set1_ps((float)(k * (double)SOFTMAX_LN2_LO -
+                               ((double)m - k * (double)SOFTMAX_LN2_HI)));
+    args.fast = 1;
+    return args;
+}
 
-    const __m512 vd_hi = _mm512_add_ps(vx, vneg_m);
-    const __m512 va = _mm512_min_ps(vx, vneg_m);
-    const __m512 vb = _mm512_max_ps(vx, vneg_m);
-    const __m512 vd_lo = _mm512_sub_ps(vb, _mm512_sub_ps(vd_hi, va));
-
-    __m512 vn = _mm512_fmadd_ps(vd_hi, _mm512_set1_ps(SOFTMAX_LOG2E),
-                                _mm512_set1_ps(SOFTMAX_MAGIC));
-    const __m512 vs =
-        _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(vn), 23));
-    vn = _mm512_sub_ps(vn, _mm512_set1_ps(SOFTMAX_MAGIC));
-    __m512 vr = _mm512_fmadd_ps(vn, _mm512_set1_ps(-SOFTMAX_LN2_HI), vd_hi);
-    vr = _mm512_fmadd_ps(vn, _mm512_set1_ps(-SOFTMAX_LN2_LO), vr);
-    vr = _mm512_add_ps(vr, vd_lo);
+/* Steps 3-7 of scalar.c on 16 lanes: exp(x - m); `fast` is args->fast as
+ * a compile-time constant. */
+ALWAYS_INLINE __m512 exp_minus_max(__m512 vx, const exp_args *args,
+                                   const int fast)
+{
+    __m512 vd_hi, vr, vs;
+    if (fast) {
+        vx = _mm512_max_ps(args->vlower, vx);
+        vd_hi = _mm512_add_ps(vx, args->vneg_m);
+        const __m512 vn = _mm512_fmadd_ps(vd_hi, _mm512_set1_ps(SOFTMAX_LOG2E),
+                                          _mm512_set1_ps(SOFTMAX_MAGIC));
+        vs =
+            _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(vn), 23));
+        const __m512 vn_k = _mm512_sub_ps(vn, args->vbias);
+        vr = _mm512_fmadd_ps(vn_k, _mm512_set1_ps(-SOFTMAX_LN2_HI), vx);
+        vr = _mm512_fmadd_ps(vn_k, _mm512_set1_ps(-SOFTMAX_LN2_LO), vr);
+        vr = _mm512_add_ps(vr, args->vcorr);
+    } else {
+        vd_hi = _mm512_add_ps(vx, args->vneg_m);
+        __m512 vn = _mm512_fmadd_ps(vd_hi, _mm512_set1_ps(SOFTMAX_LOG2E),
+                                    _mm512_set1_ps(SOFTMAX_MAGIC));
+        vs =
+            _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(vn), 23));
+        const __m512 va = _mm512_min_ps(vx, args->vneg_m);
+        const __m512 vb = _mm512_max_ps(vx, args->vneg_m);
+        const __m512 vd_lo = _mm512_sub_ps(vb, _mm512_sub_ps(vd_hi, va));
+        vn = _mm512_sub_ps(vn, _mm512_set1_ps(SOFTMAX_MAGIC));
+        vr = _mm512_fmadd_ps(vn, _mm512_set1_ps(-SOFTMAX_LN2_HI), vd_hi);
+        vr = _mm512_fmadd_ps(vn, _mm512_set1_ps(-SOFTMAX_LN2_LO), vr);
+        vr = _mm512_add_ps(vr, vd_lo);
+    }
 
     __m512 vq = _mm512_fmadd_ps(_mm512_set1_ps(SOFTMAX_EXP_C5), vr,
                                 _mm512_set1_ps(SOFTMAX_EXP_C4));
@@ -63,20 +101,12 @@ ALWAYS_INLINE __m512 exp_minus_max(__m512 vx, __m512 vneg_m, __m512 vlower,
     vq = _mm512_fmadd_ps(vq, vr, _mm512_set1_ps(SOFTMAX_EXP_C1));
     const __m512 vt = _mm512_mul_ps(vr, vs);
     const __m512 ve = _mm512_fmadd_ps(vt, vq, vs);
-    if (clamp)
+    if (fast)
         return ve;
 
-    const __mmask16 kflush = _mm512_cmp_ps_mask(
-        vd_hi, _mm512_set1_ps(SOFTMAX_CUTOFF), _CMP_LT_OQ);
+    const __mmask16 kflush =
+        _mm512_cmp_ps_mask(vd_hi, _mm512_set1_ps(SOFTMAX_CUTOFF), _CMP_LT_OQ);
     return _mm512_maskz_mov_ps((__mmask16)~kflush, ve);
-}
-
-/* Step 3's choice for a row maximum m (scalar.c exp_args_for). */
-static int clamp_ok(float m, float *lower)
-{
-    *lower = m - 88.0f;
-    const double gap = (double)*lower - (double)m;
-    return gap >= -88.3 && gap <= -87.7;
 }
 
 ALWAYS_INLINE __m512d widen_lo(__m512 v)
@@ -86,8 +116,8 @@ ALWAYS_INLINE __m512d widen_lo(__m512 v)
 
 ALWAYS_INLINE __m512d widen_hi(__m512 v)
 {
-    return _mm512_cvtps_pd(_mm256_castpd_ps(
-        _mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    return _mm512_cvtps_pd(
+        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
 
 /* Two vectors of 8 doubles rounded to one vector of 16 floats. */
@@ -95,8 +125,7 @@ ALWAYS_INLINE __m512 narrow(__m512d vlo, __m512d vhi)
 {
     const __m256 lo = _mm512_cvtpd_ps(vlo), hi = _mm512_cvtpd_ps(vhi);
     return _mm512_castpd_ps(_mm512_insertf64x4(
-        _mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi),
-        1));
+        _mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
 }
 
 /* Step 1: the maximum of x[0..n). */
@@ -116,8 +145,8 @@ static float max_of(const float *x, size_t n)
     if (n != 0)
         vmax1 = _mm512_max_ps(
             vmax1, _mm512_mask_loadu_ps(vminus_inf, tail_mask(n), x));
-    return _mm512_reduce_max_ps(_mm512_max_ps(
-        _mm512_max_ps(vmax0, vmax1), _mm512_max_ps(vmax2, vmax3)));
+    return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(vmax0, vmax1),
+                                              _mm512_max_ps(vmax2, vmax3)));
 }
 
 /* Steps 1-2. */
@@ -131,33 +160,28 @@ static float row_max(const float *x, size_t n, unsigned flags)
 
 /* Steps 3-8; stores e into y when `store`. */
 ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
-                               __m512 vneg_m, __m512 vlower, const int store,
-                               const int clamp)
+                               const exp_args *args, const int store,
+                               const int fast)
 {
     __m512d vacc0 = _mm512_setzero_pd(), vacc1 = _mm512_setzero_pd();
     for (; n >= 64; n -= 64, x += 64, y += store ? 64 : 0) {
-        const __m512 ve0 =
-            exp_minus_max(_mm512_loadu_ps(x), vneg_m, vlower, clamp);
-        const __m512 ve1 =
-            exp_minus_max(_mm512_loadu_ps(x + 16), vneg_m, vlower, clamp);
-        const __m512 ve2 =
-            exp_minus_max(_mm512_loadu_ps(x + 32), vneg_m, vlower, clamp);
-        const __m512 ve3 =
-            exp_minus_max(_mm512_loadu_ps(x + 48), vneg_m, vlower, clamp);
+        const __m512 ve0 = exp_minus_max(_mm512_loadu_ps(x), args, fast);
+        const __m512 ve1 = exp_minus_max(_mm512_loadu_ps(x + 16), args, fast);
+        const __m512 ve2 = exp_minus_max(_mm512_loadu_ps(x + 32), args, fast);
+        const __m512 ve3 = exp_minus_max(_mm512_loadu_ps(x + 48), args, fast);
         if (store) {
             _mm512_storeu_ps(y, ve0);
             _mm512_storeu_ps(y + 16, ve1);
             _mm512_storeu_ps(y + 32, ve2);
             _mm512_storeu_ps(y + 48, ve3);
         }
-        const __m512 vblock = _mm512_add_ps(_mm512_add_ps(ve0, ve1),
-                                            _mm512_add_ps(ve2, ve3));
+        const __m512 vblock =
+            _mm512_add_ps(_mm512_add_ps(ve0, ve1), _mm512_add_ps(ve2, ve3));
         vacc0 = _mm512_add_pd(vacc0, widen_lo(vblock));
         vacc1 = _mm512_add_pd(vacc1, widen_hi(vblock));
     }
     for (; n >= 16; n -= 16, x += 16, y += store ? 16 : 0) {
-        const __m512 ve =
-            exp_minus_max(_mm512_loadu_ps(x), vneg_m, vlower, clamp);
+        const __m512 ve = exp_minus_max(_mm512_loadu_ps(x), args, fast);
         if (store)
             _mm512_storeu_ps(y, ve);
         vacc0 = _mm512_add_pd(vacc0, widen_lo(ve));
@@ -166,8 +190,7 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
     if (n != 0) {
         const __mmask16 kmask = tail_mask(n);
         const __m512 ve = _mm512_maskz_mov_ps(
-            kmask, exp_minus_max(_mm512_maskz_loadu_ps(kmask, x), vneg_m,
-                                 vlower, clamp));
+            kmask, exp_minus_max(_mm512_maskz_loadu_ps(kmask, x), args, fast));
         if (store)
             _mm512_mask_storeu_ps(y, kmask, ve);
         vacc0 = _mm512_add_pd(vacc0, widen_lo(ve));
@@ -179,12 +202,9 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
 ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
                              const int store)
 {
-    float lower;
-    const int clamp = clamp_ok(m, &lower);
-    const __m512 vneg_m = _mm512_set1_ps(-m);
-    const __m512 vlower = _mm512_set1_ps(lower);
-    return clamp ? exp_sum_k(x, y, n, vneg_m, vlower, store, 1)
-                 : exp_sum_k(x, y, n, vneg_m, vlower, store, 0);
+    const exp_args args = exp_args_for(m);
+    return args.fast ? exp_sum_k(x, y, n, &args, store, 1)
+                     : exp_sum_k(x, y, n, &args, store, 0);
 }
 
 /* Step 8: y *= inv. */
@@ -193,12 +213,9 @@ static void scale(float *y, size_t n, float inv)
     const __m512 vinv = _mm512_set1_ps(inv);
     for (; n >= 64; n -= 64, y += 64) {
         _mm512_storeu_ps(y, _mm512_mul_ps(_mm512_loadu_ps(y), vinv));
-        _mm512_storeu_ps(y + 16,
-                         _mm512_mul_ps(_mm512_loadu_ps(y + 16), vinv));
-        _mm512_storeu_ps(y + 32,
-                         _mm512_mul_ps(_mm512_loadu_ps(y + 32), vinv));
-        _mm512_storeu_ps(y + 48,
-                         _mm512_mul_ps(_mm512_loadu_ps(y + 48), vinv));
+        _mm512_storeu_ps(y + 16, _mm512_mul_ps(_mm512_loadu_ps(y + 16), vinv));
+        _mm512_storeu_ps(y + 32, _mm512_mul_ps(_mm512_loadu_ps(y + 32), vinv));
+        _mm512_storeu_ps(y + 48, _mm512_mul_ps(_mm512_loadu_ps(y + 48), vinv));
     }
     for (; n >= 16; n -= 16, y += 16)
         _mm512_storeu_ps(y, _mm512_mul_ps(_mm512_loadu_ps(y), vinv));
@@ -212,9 +229,8 @@ static void scale(float *y, size_t n, float inv)
 /* y = (x - m) - log_sum in double, rounded once. */
 ALWAYS_INLINE __m512 log_out(__m512 vx, __m512d vm, __m512d vlog_sum)
 {
-    return narrow(
-        _mm512_sub_pd(_mm512_sub_pd(widen_lo(vx), vm), vlog_sum),
-        _mm512_sub_pd(_mm512_sub_pd(widen_hi(vx), vm), vlog_sum));
+    return narrow(_mm512_sub_pd(_mm512_sub_pd(widen_lo(vx), vm), vlog_sum),
+                  _mm512_sub_pd(_mm512_sub_pd(widen_hi(vx), vm), vlog_sum));
 }
 
 static void log_store(const float *x, float *y, size_t n, float m,
@@ -227,8 +243,7 @@ static void log_store(const float *x, float *y, size_t n, float m,
     if (n != 0) {
         const __mmask16 kmask = tail_mask(n);
         _mm512_mask_storeu_ps(
-            y, kmask,
-            log_out(_mm512_maskz_loadu_ps(kmask, x), vm, vlog_sum));
+            y, kmask, log_out(_mm512_maskz_loadu_ps(kmask, x), vm, vlog_sum));
     }
 }
 
@@ -268,17 +283,17 @@ static double online_max_sum(const float *x, size_t n, unsigned flags,
     return sum;
 }
 
-ALWAYS_INLINE __m512 exp_scaled(__m512 vx, __m512 vneg_m, __m512 vlower,
-                                __m512 vinv, const int clamp)
+ALWAYS_INLINE __m512 exp_scaled(__m512 vx, const exp_args *args, __m512 vinv,
+                                const int fast)
 {
-    return _mm512_mul_ps(exp_minus_max(vx, vneg_m, vlower, clamp), vinv);
+    return _mm512_mul_ps(exp_minus_max(vx, args, fast), vinv);
 }
 
 /* Long rows, pass 2: y = exp(x - m) * inv; non-temporal stores on the
  * 64-byte aligned body with `stream`. */
 ALWAYS_INLINE void exp_scale_k(const float *x, float *y, size_t n,
-                               __m512 vneg_m, __m512 vlower, __m512 vinv,
-                               const int stream, const int clamp)
+                               const exp_args *args, __m512 vinv,
+                               const int stream, const int fast)
 {
     if (stream) {
         size_t head = (64 - ((uintptr_t)y & 63)) / 4 % 16;
@@ -288,52 +303,46 @@ ALWAYS_INLINE void exp_scale_k(const float *x, float *y, size_t n,
             const __mmask16 kmask = tail_mask(head);
             _mm512_mask_storeu_ps(
                 y, kmask,
-                exp_scaled(_mm512_maskz_loadu_ps(kmask, x), vneg_m, vlower,
-                           vinv, clamp));
+                exp_scaled(_mm512_maskz_loadu_ps(kmask, x), args, vinv, fast));
             x += head;
             y += head;
             n -= head;
         }
         for (; n >= 16; n -= 16, x += 16, y += 16)
-            _mm512_stream_ps(y, exp_scaled(_mm512_loadu_ps(x), vneg_m,
-                                           vlower, vinv, clamp));
+            _mm512_stream_ps(y,
+                             exp_scaled(_mm512_loadu_ps(x), args, vinv, fast));
         _mm_sfence();
     }
     for (; n >= 16; n -= 16, x += 16, y += 16)
-        _mm512_storeu_ps(y, exp_scaled(_mm512_loadu_ps(x), vneg_m, vlower,
-                                       vinv, clamp));
+        _mm512_storeu_ps(y, exp_scaled(_mm512_loadu_ps(x), args, vinv, fast));
     if (n != 0) {
         const __mmask16 kmask = tail_mask(n);
-        _mm512_mask_storeu_ps(y, kmask,
-                              exp_scaled(_mm512_maskz_loadu_ps(kmask, x),
-                                         vneg_m, vlower, vinv, clamp));
+        _mm512_mask_storeu_ps(
+            y, kmask,
+            exp_scaled(_mm512_maskz_loadu_ps(kmask, x), args, vinv, fast));
     }
 }
 
 static void exp_scale_store(const float *x, float *y, size_t n, float m,
                             float inv)
 {
-    float lower;
-    const int clamp = clamp_ok(m, &lower);
-    const __m512 vneg_m = _mm512_set1_ps(-m);
-    const __m512 vlower = _mm512_set1_ps(lower);
+    const exp_args args = exp_args_for(m);
     const __m512 vinv = _mm512_set1_ps(inv);
     if (n >= SOFTMAX_STREAM_MIN) {
-        if (clamp)
-            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 1, 1);
+        if (args.fast)
+            exp_scale_k(x, y, n, &args, vinv, 1, 1);
         else
-            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 1, 0);
+            exp_scale_k(x, y, n, &args, vinv, 1, 0);
     } else {
-        if (clamp)
-            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 0, 1);
+        if (args.fast)
+            exp_scale_k(x, y, n, &args, vinv, 0, 1);
         else
-            exp_scale_k(x, y, n, vneg_m, vlower, vinv, 0, 0);
+            exp_scale_k(x, y, n, &args, vinv, 0, 0);
     }
 }
 
-static void softmax_f32_avx512(const float *x, float *y, size_t rows,
-                               size_t n, size_t x_stride, size_t y_stride,
-                               unsigned flags)
+static void softmax_f32_avx512(const float *x, float *y, size_t rows, size_t n,
+                               size_t x_stride, size_t y_stride, unsigned flags)
 {
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
@@ -352,8 +361,8 @@ static void softmax_f32_avx512(const float *x, float *y, size_t rows,
 }
 
 static void log_softmax_f32_avx512(const float *x, float *y, size_t rows,
-                                   size_t n, size_t x_stride,
-                                   size_t y_stride, unsigned flags)
+                                   size_t n, size_t x_stride, size_t y_stride,
+                                   unsigned flags)
 {
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
@@ -384,9 +393,11 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
             vmax, _mm512_mask_loadu_ps(vminus_inf, kmask, x + a * inner));
     if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
         vmax = _mm512_maskz_mov_ps(
-            (__mmask16)~_mm512_cmp_ps_mask(vmax, vminus_inf, _CMP_EQ_OQ),
-            vmax);
-    const __m512 vneg_m = _mm512_sub_ps(_mm512_setzero_ps(), vmax);
+            (__mmask16)~_mm512_cmp_ps_mask(vmax, vminus_inf, _CMP_EQ_OQ), vmax);
+    exp_args args; /* the general form, lane by lane */
+    args.vneg_m = _mm512_sub_ps(_mm512_setzero_ps(), vmax);
+    args.vlower = args.vbias = args.vcorr = _mm512_setzero_ps();
+    args.fast = 0;
 
     /* 3-7. */
     __m512d vacc_lo = _mm512_setzero_pd(), vacc_hi = _mm512_setzero_pd();
@@ -397,7 +408,7 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
             const __m512 ve = _mm512_maskz_mov_ps(
                 kmask,
                 exp_minus_max(_mm512_maskz_loadu_ps(kmask, x + b * inner),
-                              vneg_m, vneg_m, 0));
+                              &args, 0));
             if (!log_form)
                 _mm512_mask_storeu_ps(y + b * inner, kmask, ve);
             vpart = _mm512_add_ps(vpart, ve);
@@ -408,7 +419,7 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
     for (; a < axis; a++) {
         const __m512 ve = _mm512_maskz_mov_ps(
             kmask, exp_minus_max(_mm512_maskz_loadu_ps(kmask, x + a * inner),
-                                 vneg_m, vneg_m, 0));
+                                 &args, 0));
         if (!log_form)
             _mm512_mask_storeu_ps(y + a * inner, kmask, ve);
         vacc_lo = _mm512_add_pd(vacc_lo, widen_lo(ve));
@@ -445,10 +456,10 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
             const __m512 vx = _mm512_maskz_loadu_ps(kmask, x + b * inner);
             _mm512_mask_storeu_ps(
                 y + b * inner, kmask,
-                narrow(_mm512_sub_pd(_mm512_sub_pd(widen_lo(vx), vm_lo),
-                                     vlog_lo),
-                       _mm512_sub_pd(_mm512_sub_pd(widen_hi(vx), vm_hi),
-                                     vlog_hi)));
+                narrow(
+                    _mm512_sub_pd(_mm512_sub_pd(widen_lo(vx), vm_lo), vlog_lo),
+                    _mm512_sub_pd(_mm512_sub_pd(widen_hi(vx), vm_hi),
+                                  vlog_hi)));
         }
     }
 }
@@ -464,21 +475,20 @@ static void axis_avx512(const float *x, float *y, size_t outer, size_t axis,
             axis_block(xo + i, yo + i, axis, inner, (__mmask16)0xFFFF, flags,
                        log_form);
         if (i < inner)
-            axis_block(xo + i, yo + i, axis, inner, tail_mask(inner - i),
-                       flags, log_form);
+            axis_block(xo + i, yo + i, axis, inner, tail_mask(inner - i), flags,
+                       log_form);
     }
 }
 
 static void softmax_axis_f32_avx512(const float *x, float *y, size_t outer,
-                                    size_t axis, size_t inner,
-                                    unsigned flags)
+                                    size_t axis, size_t inner, unsigned flags)
 {
     axis_avx512(x, y, outer, axis, inner, flags, 0);
 }
 
-static void log_softmax_axis_f32_avx512(const float *x, float *y,
-                                        size_t outer, size_t axis,
-                                        size_t inner, unsigned flags)
+static void log_softmax_axis_f32_avx512(const float *x, float *y, size_t outer,
+                                        size_t axis, size_t inner,
+                                        unsigned flags)
 {
     axis_avx512(x, y, outer, axis, inner, flags, 1);
 }

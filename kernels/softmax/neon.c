@@ -47,55 +47,80 @@ ALWAYS_INLINE uint32x4_t lanes_below(size_t k)
     return vcltq_u32(vld1q_u32(index), vdupq_n_u32((uint32_t)k));
 }
 
-/* Steps 3-7 of scalar.c on 4 lanes: exp(x - m) given -m and, for the
- * clamped form, lower = fl(m - 88). */
-ALWAYS_INLINE float32x4_t exp_minus_max(float32x4_t vx, float32x4_t vneg_m,
-                                        float32x4_t vlower, const int clamp)
+/* The per-row constants of steps 3-7 (scalar.c exp_args). */
+typedef struct exp_args {
+    float32x4_t vneg_m, vlower, vbias, vcorr;
+    int fast;
+} exp_args;
+
+static exp_args exp_args_for(float m)
 {
-    if (clamp)
-        vx = vmaxq_f32(vlower, vx);
+    exp_args args;
+    args.vneg_m = vdupq_n_f32(-m);
+    args.vlower = args.vbias = args.vcorr = vdupq_n_f32(0.0f);
+    args.fast = 0;
+    if (!(fabsf(m) < 0x1p21f))
+        return args;
+    const float lower = m - 88.0f;
+    const double gap = (double)lower - (double)m;
+    if (!(gap >= -88.3 && gap <= -87.7))
+        return args;
+    const double k = nearbyint((double)m / (double)SOFTMAX_LN2_HI);
+    args.vlower = vdupq_n_f32(lower);
+    args.vbias = vdupq_n_f32((float)((double)SOFTMAX_MAGIC - k));
+    args.vcorr = vdupq_n_f32((float)(k * (double)SOFTMAX_LN2_LO -
+                                     ((double)m - k * (double)SOFTMAX_LN2_HI)));
+    args.fast = 1;
+    return args;
+}
 
-    const float32x4_t vd_hi = vaddq_f32(vx, vneg_m);
-    const float32x4_t va = vminq_f32(vx, vneg_m);
-    const float32x4_t vb = vmaxq_f32(vx, vneg_m);
-    const float32x4_t vd_lo = vsubq_f32(vb, vsubq_f32(vd_hi, va));
+/* Steps 3-7 of scalar.c on 4 lanes: exp(x - m); `fast` is args->fast as
+ * a compile-time constant. */
+ALWAYS_INLINE float32x4_t exp_minus_max(float32x4_t vx, const exp_args *args,
+                                        const int fast)
+{
+    float32x4_t vd_hi, vr, vs;
+    if (fast) {
+        vx = vmaxq_f32(args->vlower, vx);
+        vd_hi = vaddq_f32(vx, args->vneg_m);
+        const float32x4_t vn = vfmaq_f32(vdupq_n_f32(SOFTMAX_MAGIC), vd_hi,
+                                         vdupq_n_f32(SOFTMAX_LOG2E));
+        vs = vreinterpretq_f32_u32(vshlq_n_u32(vreinterpretq_u32_f32(vn), 23));
+        const float32x4_t vn_k = vsubq_f32(vn, args->vbias);
+        vr = vfmaq_f32(vx, vn_k, vdupq_n_f32(-SOFTMAX_LN2_HI));
+        vr = vfmaq_f32(vr, vn_k, vdupq_n_f32(-SOFTMAX_LN2_LO));
+        vr = vaddq_f32(vr, args->vcorr);
+    } else {
+        vd_hi = vaddq_f32(vx, args->vneg_m);
+        float32x4_t vn = vfmaq_f32(vdupq_n_f32(SOFTMAX_MAGIC), vd_hi,
+                                   vdupq_n_f32(SOFTMAX_LOG2E));
+        vs = vreinterpretq_f32_u32(vshlq_n_u32(vreinterpretq_u32_f32(vn), 23));
+        const float32x4_t va = vminq_f32(vx, args->vneg_m);
+        const float32x4_t vb = vmaxq_f32(vx, args->vneg_m);
+        const float32x4_t vd_lo = vsubq_f32(vb, vsubq_f32(vd_hi, va));
+        vn = vsubq_f32(vn, vdupq_n_f32(SOFTMAX_MAGIC));
+        vr = vfmaq_f32(vd_hi, vn, vdupq_n_f32(-SOFTMAX_LN2_HI));
+        vr = vfmaq_f32(vr, vn, vdupq_n_f32(-SOFTMAX_LN2_LO));
+        vr = vaddq_f32(vr, vd_lo);
+    }
 
-    float32x4_t vn = vfmaq_f32(vdupq_n_f32(SOFTMAX_MAGIC), vd_hi,
-                               vdupq_n_f32(SOFTMAX_LOG2E));
-    const float32x4_t vs =
-        vreinterpretq_f32_u32(vshlq_n_u32(vreinterpretq_u32_f32(vn), 23));
-    vn = vsubq_f32(vn, vdupq_n_f32(SOFTMAX_MAGIC));
-    float32x4_t vr = vfmaq_f32(vd_hi, vn, vdupq_n_f32(-SOFTMAX_LN2_HI));
-    vr = vfmaq_f32(vr, vn, vdupq_n_f32(-SOFTMAX_LN2_LO));
-    vr = vaddq_f32(vr, vd_lo);
-
-    float32x4_t vq = vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C4),
-                               vdupq_n_f32(SOFTMAX_EXP_C5), vr);
+    float32x4_t vq =
+        vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C4), vdupq_n_f32(SOFTMAX_EXP_C5), vr);
     vq = vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C3), vq, vr);
     vq = vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C2), vq, vr);
     vq = vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C1), vq, vr);
     const float32x4_t vt = vmulq_f32(vr, vs);
     const float32x4_t ve = vfmaq_f32(vs, vt, vq);
-    if (clamp)
+    if (fast)
         return ve;
 
     const uint32x4_t vflush = vcltq_f32(vd_hi, vdupq_n_f32(SOFTMAX_CUTOFF));
-    return vreinterpretq_f32_u32(
-        vbicq_u32(vreinterpretq_u32_f32(ve), vflush));
-}
-
-/* Step 3's choice for a row maximum m (scalar.c exp_args_for). */
-static int clamp_ok(float m, float *lower)
-{
-    *lower = m - 88.0f;
-    const double gap = (double)*lower - (double)m;
-    return gap >= -88.3 && gap <= -87.7;
+    return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(ve), vflush));
 }
 
 ALWAYS_INLINE float32x4_t keep_lanes(float32x4_t v, uint32x4_t vmask)
 {
-    return vreinterpretq_f32_u32(
-        vandq_u32(vreinterpretq_u32_f32(v), vmask));
+    return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vmask));
 }
 
 /* Step 1: the maximum of x[0..n). */
@@ -129,19 +154,15 @@ static float row_max(const float *x, size_t n, unsigned flags)
 
 /* Steps 3-8; stores e into y when `store`. */
 ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
-                               float32x4_t vneg_m, float32x4_t vlower,
-                               const int store, const int clamp)
+                               const exp_args *args, const int store,
+                               const int fast)
 {
     float64x2_t vacc0 = vdupq_n_f64(0.0), vacc1 = vdupq_n_f64(0.0);
     for (; n >= 16; n -= 16, x += 16, y += store ? 16 : 0) {
-        const float32x4_t ve0 =
-            exp_minus_max(vld1q_f32(x), vneg_m, vlower, clamp);
-        const float32x4_t ve1 =
-            exp_minus_max(vld1q_f32(x + 4), vneg_m, vlower, clamp);
-        const float32x4_t ve2 =
-            exp_minus_max(vld1q_f32(x + 8), vneg_m, vlower, clamp);
-        const float32x4_t ve3 =
-            exp_minus_max(vld1q_f32(x + 12), vneg_m, vlower, clamp);
+        const float32x4_t ve0 = exp_minus_max(vld1q_f32(x), args, fast);
+        const float32x4_t ve1 = exp_minus_max(vld1q_f32(x + 4), args, fast);
+        const float32x4_t ve2 = exp_minus_max(vld1q_f32(x + 8), args, fast);
+        const float32x4_t ve3 = exp_minus_max(vld1q_f32(x + 12), args, fast);
         if (store) {
             vst1q_f32(y, ve0);
             vst1q_f32(y + 4, ve1);
@@ -154,17 +175,16 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
         vacc1 = vaddq_f64(vacc1, vcvt_high_f64_f32(vblock));
     }
     for (; n >= 4; n -= 4, x += 4, y += store ? 4 : 0) {
-        const float32x4_t ve =
-            exp_minus_max(vld1q_f32(x), vneg_m, vlower, clamp);
+        const float32x4_t ve = exp_minus_max(vld1q_f32(x), args, fast);
         if (store)
             vst1q_f32(y, ve);
         vacc0 = vaddq_f64(vacc0, vcvt_f64_f32(vget_low_f32(ve)));
         vacc1 = vaddq_f64(vacc1, vcvt_high_f64_f32(ve));
     }
     if (n != 0) {
-        const float32x4_t ve = keep_lanes(
-            exp_minus_max(load_partial(x, n, 0.0f), vneg_m, vlower, clamp),
-            lanes_below(n));
+        const float32x4_t ve =
+            keep_lanes(exp_minus_max(load_partial(x, n, 0.0f), args, fast),
+                       lanes_below(n));
         if (store)
             store_partial(y, n, ve);
         vacc0 = vaddq_f64(vacc0, vcvt_f64_f32(vget_low_f32(ve)));
@@ -176,12 +196,9 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
 ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
                              const int store)
 {
-    float lower;
-    const int clamp = clamp_ok(m, &lower);
-    const float32x4_t vneg_m = vdupq_n_f32(-m);
-    const float32x4_t vlower = vdupq_n_f32(lower);
-    return clamp ? exp_sum_k(x, y, n, vneg_m, vlower, store, 1)
-                 : exp_sum_k(x, y, n, vneg_m, vlower, store, 0);
+    const exp_args args = exp_args_for(m);
+    return args.fast ? exp_sum_k(x, y, n, &args, store, 1)
+                     : exp_sum_k(x, y, n, &args, store, 0);
 }
 
 /* Step 8: y *= inv. */
@@ -204,8 +221,8 @@ static void scale(float *y, size_t n, float inv)
 ALWAYS_INLINE float32x4_t log_out(float32x4_t vx, float64x2_t vm,
                                   float64x2_t vlog_sum)
 {
-    const float64x2_t vlo = vsubq_f64(
-        vsubq_f64(vcvt_f64_f32(vget_low_f32(vx)), vm), vlog_sum);
+    const float64x2_t vlo =
+        vsubq_f64(vsubq_f64(vcvt_f64_f32(vget_low_f32(vx)), vm), vlog_sum);
     const float64x2_t vhi =
         vsubq_f64(vsubq_f64(vcvt_high_f64_f32(vx), vm), vlog_sum);
     return vcvt_high_f32_f64(vcvt_f32_f64(vlo), vhi);
@@ -258,53 +275,40 @@ static double online_max_sum(const float *x, size_t n, unsigned flags,
     return sum;
 }
 
+ALWAYS_INLINE float32x4_t exp_scaled(float32x4_t vx, const exp_args *args,
+                                     float32x4_t vinv, const int fast)
+{
+    return vmulq_f32(exp_minus_max(vx, args, fast), vinv);
+}
+
 /* Long rows, pass 2: y = exp(x - m) * inv. */
 ALWAYS_INLINE void exp_scale_k(const float *x, float *y, size_t n,
-                               float32x4_t vneg_m, float32x4_t vlower,
-                               float32x4_t vinv, const int clamp)
+                               const exp_args *args, float32x4_t vinv,
+                               const int fast)
 {
-    for (; n >= 16; n -= 16, x += 16, y += 16) {
-        vst1q_f32(y, vmulq_f32(exp_minus_max(vld1q_f32(x), vneg_m, vlower,
-                                             clamp),
-                               vinv));
-        vst1q_f32(y + 4, vmulq_f32(exp_minus_max(vld1q_f32(x + 4), vneg_m,
-                                                 vlower, clamp),
-                                   vinv));
-        vst1q_f32(y + 8, vmulq_f32(exp_minus_max(vld1q_f32(x + 8), vneg_m,
-                                                 vlower, clamp),
-                                   vinv));
-        vst1q_f32(y + 12, vmulq_f32(exp_minus_max(vld1q_f32(x + 12), vneg_m,
-                                                  vlower, clamp),
-                                    vinv));
-    }
+    for (; n >= 16; n -= 16, x += 16, y += 16)
+        for (int k = 0; k < 16; k += 4)
+            vst1q_f32(y + k, exp_scaled(vld1q_f32(x + k), args, vinv, fast));
     for (; n >= 4; n -= 4, x += 4, y += 4)
-        vst1q_f32(y, vmulq_f32(exp_minus_max(vld1q_f32(x), vneg_m, vlower,
-                                             clamp),
-                               vinv));
+        vst1q_f32(y, exp_scaled(vld1q_f32(x), args, vinv, fast));
     if (n != 0)
         store_partial(y, n,
-                      vmulq_f32(exp_minus_max(load_partial(x, n, 0.0f),
-                                              vneg_m, vlower, clamp),
-                                vinv));
+                      exp_scaled(load_partial(x, n, 0.0f), args, vinv, fast));
 }
 
 static void exp_scale_store(const float *x, float *y, size_t n, float m,
                             float inv)
 {
-    float lower;
-    const int clamp = clamp_ok(m, &lower);
-    const float32x4_t vneg_m = vdupq_n_f32(-m);
-    const float32x4_t vlower = vdupq_n_f32(lower);
+    const exp_args args = exp_args_for(m);
     const float32x4_t vinv = vdupq_n_f32(inv);
-    if (clamp)
-        exp_scale_k(x, y, n, vneg_m, vlower, vinv, 1);
+    if (args.fast)
+        exp_scale_k(x, y, n, &args, vinv, 1);
     else
-        exp_scale_k(x, y, n, vneg_m, vlower, vinv, 0);
+        exp_scale_k(x, y, n, &args, vinv, 0);
 }
 
-static void softmax_f32_neon(const float *x, float *y, size_t rows,
-                             size_t n, size_t x_stride, size_t y_stride,
-                             unsigned flags)
+static void softmax_f32_neon(const float *x, float *y, size_t rows, size_t n,
+                             size_t x_stride, size_t y_stride, unsigned flags)
 {
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
@@ -368,10 +372,12 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
     for (size_t a = 0; a < axis; a++)
         vmax = vmaxq_f32(vmax, load_cols(x + a * inner, k, -INFINITY));
     if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
-        vmax = vreinterpretq_f32_u32(
-            vbicq_u32(vreinterpretq_u32_f32(vmax),
-                      vceqq_f32(vmax, vminus_inf)));
-    const float32x4_t vneg_m = vnegq_f32(vmax);
+        vmax = vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(vmax),
+                                               vceqq_f32(vmax, vminus_inf)));
+    exp_args args; /* the general form, lane by lane */
+    args.vneg_m = vnegq_f32(vmax);
+    args.vlower = args.vbias = args.vcorr = vdupq_n_f32(0.0f);
+    args.fast = 0;
 
     /* 3-7. */
     float64x2_t vacc_lo = vdupq_n_f64(0.0), vacc_hi = vdupq_n_f64(0.0);
@@ -380,8 +386,7 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
         float32x4_t vpart = vdupq_n_f32(0.0f);
         for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++) {
             const float32x4_t ve = keep_lanes(
-                exp_minus_max(load_cols(x + b * inner, k, 0.0f), vneg_m,
-                              vneg_m, 0),
+                exp_minus_max(load_cols(x + b * inner, k, 0.0f), &args, 0),
                 vlanes);
             if (!log_form)
                 store_cols(y + b * inner, k, ve);
@@ -392,9 +397,7 @@ static void axis_block(const float *x, float *y, size_t axis, size_t inner,
     }
     for (; a < axis; a++) {
         const float32x4_t ve = keep_lanes(
-            exp_minus_max(load_cols(x + a * inner, k, 0.0f), vneg_m,
-                          vneg_m, 0),
-            vlanes);
+            exp_minus_max(load_cols(x + a * inner, k, 0.0f), &args, 0), vlanes);
         if (!log_form)
             store_cols(y + a * inner, k, ve);
         vacc_lo = vaddq_f64(vacc_lo, vcvt_f64_f32(vget_low_f32(ve)));
@@ -444,8 +447,7 @@ static void axis_neon(const float *x, float *y, size_t outer, size_t axis,
         for (; i + 4 <= inner; i += 4)
             axis_block(xo + i, yo + i, axis, inner, 4, flags, log_form);
         if (i < inner)
-            axis_block(xo + i, yo + i, axis, inner, inner - i, flags,
-                       log_form);
+            axis_block(xo + i, yo + i, axis, inner, inner - i, flags, log_form);
     }
 }
 
@@ -455,9 +457,8 @@ static void softmax_axis_f32_neon(const float *x, float *y, size_t outer,
     axis_neon(x, y, outer, axis, inner, flags, 0);
 }
 
-static void log_softmax_axis_f32_neon(const float *x, float *y,
-                                      size_t outer, size_t axis,
-                                      size_t inner, unsigned flags)
+static void log_softmax_axis_f32_neon(const float *x, float *y, size_t outer,
+                                      size_t axis, size_t inner, unsigned flags)
 {
     axis_neon(x, y, outer, axis, inner, flags, 1);
 }

@@ -16,27 +16,41 @@
  *     Without the flag, d = -Inf - -Inf = NaN makes the row NaN; +Inf
  *     likewise gives m = +Inf and d = NaN for that entry, so NaN, +Inf and
  *     the all -Inf row need no branch of their own.
- *  3. The clamped form: lower = fl(m - 88). When lower - m lies in
- *     [-88.3, -87.7] (every finite m below 2^22 in magnitude, and most
- *     above), x is replaced by x_c = max(x, lower), NaN kept. Then
- *     d >= -88.3, so n >= -127 in step 5, and n = -127 makes s = 2^n's
- *     bits all zero: e = +0 exactly, for -Inf entries too, with no flush
- *     and no infinity inside the arithmetic. Otherwise (|m| huge, or m not
- *     finite) x_c = x and step 7 flushes.
- *  4. d = x_c - m exactly, as d_hi + d_lo: d_hi = fl(x_c - m) and d_lo its
- *     rounding error by Fast2Sum on a = min(x_c, -m), b = max(x_c, -m):
- *     z = d_hi - a, d_lo = b - z (4 flops; Knuth's TwoSum takes 6). It is
- *     exact because |a| >= |b| always holds here: if m <= 0 then
- *     x_c <= m <= 0 <= -m and a = x_c; if m > 0 either x_c >= -m, a = -m
- *     and |x_c| <= m, or x_c < -m and a = x_c. A float d alone is off by
- *     up to ulp(d)/2 = 2^-18 near d = -64, a relative error of 3.8e-6 in
- *     exp(d), beyond the 2e-6 contract; with d_lo it is 1e-8.
- *  5. Range reduction: n = round(d_hi/ln2) by vn = fma(d_hi, LOG2E, MAGIC),
- *     whose low mantissa bits hold n + 127; s = 2^n is those bits shifted
- *     left by 23 (the integer add to the exponent field). Then
- *     r = fma(n, -LN2_HI, d_hi) is exact (n*LN2_HI and d_hi are multiples
- *     of 2^-24 for |d_hi| < 128 and |r| < 1/2), r = fma(n, -LN2_LO, r)
- *     and r += d_lo; |r| <= ln2/2 + 2^-17.
+ *  3. Two forms of steps 4-7. The fast form, for |m| < 2^21 (any row of
+ *     ordinary logits): x_c = max(x, lower) with lower = fl(m - 88), a NaN
+ *     kept. Then d = x_c - m >= -88.3, so n >= -127 in step 4, and
+ *     n = -127 makes the bits of s = 2^n all zero: e = +0 exactly, for
+ *     -Inf entries too, with no flush and no infinity in the arithmetic.
+ *     The general form (|m| >= 2^21, or m not finite, or a column of the
+ *     axis form): x_c = x, and step 7 flushes.
+ *  4. n = round((x_c - m)/ln2) by vn = fma(d_hi, LOG2E, MAGIC) with
+ *     d_hi = fl(x_c - m): the low mantissa bits of vn hold n + 127, and
+ *     s = 2^n is those bits shifted left by 23 (the integer add to the
+ *     exponent field). d_hi's rounding only moves the rounding boundary
+ *     of n by 2^-18, which the polynomial's range allows.
+ *  5. The reduced argument r = x_c - m - n*ln2, to 2^-24 absolute. A
+ *     float d = fl(x - m) alone is off by up to ulp(d)/2 = 2^-18 near
+ *     d = -64, a relative error of 3.8e-6 in exp(d), beyond the 2e-6
+ *     contract, so d is never used rounded:
+ *     - Fast form: the maximum is folded into the Cody-Waite reduction.
+ *       Per row, k = round(m/LN2_HI), M2 = m - k*LN2_HI (exact in
+ *       double), C = fl(k*LN2_LO - M2) and B = MAGIC - k (an integer below
+ *       2^24, exact). Per element, N = vn - B = n + k exactly,
+ *       r = fma(N, -LN2_HI, x_c): the exact product N*LN2_HI absorbs the
+ *       whole magnitude of x_c, so this one rounding is of a value below
+ *       0.75 (error 2^-25); then r = fma(N, -LN2_LO, r) and r += C, since
+ *       x_c - N*(LN2_HI + LN2_LO) + C = x_c - m - n*(LN2_HI + LN2_LO).
+ *       Total error under 1e-7 absolute, i.e. relative in exp(r), at 4
+ *       ops where an exact d costs 5 more.
+ *     - General form: d = d_hi + d_lo exactly, d_lo by Fast2Sum on
+ *       a = min(x, -m), b = max(x, -m): z = d_hi - a, d_lo = b - z. It is
+ *       exact because |a| >= |b| whenever x <= m: if m <= 0 then
+ *       x <= m <= 0 <= -m and a = x; if m > 0 either x >= -m, a = -m and
+ *       |x| <= m, or x < -m and a = x. (Knuth's TwoSum would take 6 ops
+ *       instead of 4.) Then n = vn - MAGIC, r = fma(n, -LN2_HI, d_hi)
+ *       exact (n*LN2_HI and d_hi are multiples of 2^-24 for |d_hi| < 128
+ *       and |r| < 1/2), r = fma(n, -LN2_LO, r), r += d_lo.
+ *     Either way |r| <= ln2/2 + 2^-17.
  *  6. exp(r) = p(r) = 1 + r*q(r), q of degree 4 (softmax.h, derived by
  *     tools/softmax_exp_poly.py), evaluated by Horner with fmas, and
  *     e = fma(r*s, q(r), s) = s*p(r): the leading 1 stays exact and r*s is
@@ -51,8 +65,9 @@
  *     running sum reaches 1e-3 at n = 2^24). The sum is >= 1 (the maximum
  *     gives e = 1 exactly) unless step 2 masked the row.
  *  9. inv = 1/sum rounded to float (0 when the sum is 0: a masked row),
- *     y[i] *= inv. The error budget: exp 1.63e-7, sum 1.8e-7, inv and the
- *     product 2^-24 each: below 5e-7 against the 2e-6 contract.
+ *     y[i] *= inv. The error budget: polynomial and its evaluation
+ *     1.63e-7, r 1e-7, sum 1.8e-7, inv and the product 2^-24 each: below
+ *     6e-7 against the 2e-6 contract (the tests measure at most 3.5e-7).
  *
  * Long rows (n >= SOFTMAX_ONLINE_MIN, softmax.h) take two passes, so that
  * a row in DRAM is read twice and written once instead of read three
@@ -99,29 +114,63 @@ static float float_of(uint32_t u)
     return f;
 }
 
-/*
- * Steps 3-7: exp(x - m) for m the maximum, given neg_m = -m and, for the
- * clamped form (clamp != 0), lower = fl(m - 88).
- */
-static float exp_minus_max(float x, float neg_m, float lower, int clamp)
+/* The per-row constants of steps 3-7 (step 3 chooses the form). */
+typedef struct exp_args {
+    float neg_m; /* -m */
+    float lower; /* fast form: fl(m - 88) */
+    float bias;  /* fast form: MAGIC - k */
+    float corr;  /* fast form: C = fl(k*LN2_LO - (m - k*LN2_HI)) */
+    int fast;
+} exp_args;
+
+static exp_args exp_args_for(float m)
 {
-    /* 3. The clamped form: x_c = max(x, lower), a NaN x kept. */
-    if (clamp)
-        x = x < lower ? lower : x;
+    exp_args args = {-m, 0.0f, 0.0f, 0.0f, 0};
+    if (!(fabsf(m) < 0x1p21f)) /* also NaN and +-Inf */
+        return args;
+    args.lower = m - 88.0f;
+    double gap = (double)args.lower - (double)m;
+    if (!(gap >= -88.3 && gap <= -87.7))
+        return args;
+    double k = nearbyint((double)m / (double)SOFTMAX_LN2_HI);
+    args.bias = (float)((double)SOFTMAX_MAGIC - k);
+    args.corr = (float)(k * (double)SOFTMAX_LN2_LO -
+                        ((double)m - k * (double)SOFTMAX_LN2_HI));
+    args.fast = 1;
+    return args;
+}
 
-    /* 4. Fast2Sum on the operands ordered by magnitude. */
-    float d_hi = x + neg_m;
-    float a = x < neg_m ? x : neg_m;
-    float b = x < neg_m ? neg_m : x;
-    float d_lo = b - (d_hi - a);
-
-    /* 5. n, s = 2^n and the reduced argument r. */
-    float vn = fmaf(d_hi, SOFTMAX_LOG2E, SOFTMAX_MAGIC);
-    float s = float_of(bits_of(vn) << 23);
-    float n = vn - SOFTMAX_MAGIC;
-    float r = fmaf(n, -SOFTMAX_LN2_HI, d_hi);
-    r = fmaf(n, -SOFTMAX_LN2_LO, r);
-    r = r + d_lo;
+/* Steps 3-7: exp(x - m) for m the row's maximum. */
+static float exp_minus_max(float x, const exp_args *args)
+{
+    float r, s;
+    float d_hi;
+    if (args->fast) {
+        /* 3. x_c = max(x, lower), a NaN x kept. */
+        x = x < args->lower ? args->lower : x;
+        /* 4. n and s = 2^n. */
+        d_hi = x + args->neg_m;
+        float vn = fmaf(d_hi, SOFTMAX_LOG2E, SOFTMAX_MAGIC);
+        s = float_of(bits_of(vn) << 23);
+        /* 5. r with the maximum folded into the reduction. */
+        float n_k = vn - args->bias;
+        r = fmaf(n_k, -SOFTMAX_LN2_HI, x);
+        r = fmaf(n_k, -SOFTMAX_LN2_LO, r);
+        r = r + args->corr;
+    } else {
+        /* 4. n and s = 2^n. */
+        d_hi = x + args->neg_m;
+        float vn = fmaf(d_hi, SOFTMAX_LOG2E, SOFTMAX_MAGIC);
+        s = float_of(bits_of(vn) << 23);
+        /* 5. d_lo by Fast2Sum, then r. */
+        float a = x < args->neg_m ? x : args->neg_m;
+        float b = x < args->neg_m ? args->neg_m : x;
+        float d_lo = b - (d_hi - a);
+        float n = vn - SOFTMAX_MAGIC;
+        r = fmaf(n, -SOFTMAX_LN2_HI, d_hi);
+        r = fmaf(n, -SOFTMAX_LN2_LO, r);
+        r = r + d_lo;
+    }
 
     /* 6. e = s * (1 + r*q(r)). */
     float q = fmaf(SOFTMAX_EXP_C5, r, SOFTMAX_EXP_C4);
@@ -129,28 +178,12 @@ static float exp_minus_max(float x, float neg_m, float lower, int clamp)
     q = fmaf(q, r, SOFTMAX_EXP_C2);
     q = fmaf(q, r, SOFTMAX_EXP_C1);
     float e = fmaf(r * s, q, s);
-    if (clamp)
+    if (args->fast)
         return e;
 
     /* 7. The general form: flush below the cutoff, clearing every bit. */
     uint32_t keep = d_hi < SOFTMAX_CUTOFF ? 0u : ~0u;
     return float_of(bits_of(e) & keep);
-}
-
-/* The per-row constants of steps 3-7. */
-typedef struct exp_args {
-    float neg_m, lower;
-    int clamp;
-} exp_args;
-
-static exp_args exp_args_for(float m)
-{
-    exp_args args;
-    args.neg_m = -m;
-    args.lower = m - 88.0f;
-    double gap = (double)args.lower - (double)m;
-    args.clamp = gap >= -88.3 && gap <= -87.7;
-    return args;
 }
 
 /* Step 1. */
@@ -181,8 +214,7 @@ static double row_exp_sum(const float *x, float *y, size_t n, float m)
     for (; i + SOFTMAX_SUM_BLOCK <= n; i += SOFTMAX_SUM_BLOCK) {
         float block = 0.0f;
         for (size_t k = 0; k < SOFTMAX_SUM_BLOCK; k++) {
-            float e = exp_minus_max(x[i + k], args.neg_m, args.lower,
-                                    args.clamp);
+            float e = exp_minus_max(x[i + k], &args);
             if (y != NULL)
                 y[i + k] = e;
             block += e;
@@ -190,7 +222,7 @@ static double row_exp_sum(const float *x, float *y, size_t n, float m)
         sum += (double)block;
     }
     for (; i < n; i++) {
-        float e = exp_minus_max(x[i], args.neg_m, args.lower, args.clamp);
+        float e = exp_minus_max(x[i], &args);
         if (y != NULL)
             y[i] = e;
         sum += (double)e;
@@ -230,14 +262,10 @@ static float inverse_of(double sum)
 }
 
 /* The log-softmax offset L = log(sum), 0 for a masked row. */
-static double log_of(double sum)
-{
-    return sum == 0.0 ? 0.0 : log(sum);
-}
+static double log_of(double sum) { return sum == 0.0 ? 0.0 : log(sum); }
 
-static void softmax_f32_scalar(const float *x, float *y, size_t rows,
-                               size_t n, size_t x_stride, size_t y_stride,
-                               unsigned flags)
+static void softmax_f32_scalar(const float *x, float *y, size_t rows, size_t n,
+                               size_t x_stride, size_t y_stride, unsigned flags)
 {
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
@@ -247,9 +275,7 @@ static void softmax_f32_scalar(const float *x, float *y, size_t rows,
             float inv = inverse_of(online_max_sum(xr, n, flags, &m));
             const exp_args args = exp_args_for(m);
             for (size_t i = 0; i < n; i++)
-                yr[i] = exp_minus_max(xr[i], args.neg_m, args.lower,
-                                      args.clamp) *
-                        inv;
+                yr[i] = exp_minus_max(xr[i], &args) * inv;
             continue;
         }
         float m = row_max(xr, n, flags);
@@ -260,8 +286,8 @@ static void softmax_f32_scalar(const float *x, float *y, size_t rows,
 }
 
 static void log_softmax_f32_scalar(const float *x, float *y, size_t rows,
-                                   size_t n, size_t x_stride,
-                                   size_t y_stride, unsigned flags)
+                                   size_t n, size_t x_stride, size_t y_stride,
+                                   unsigned flags)
 {
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
@@ -288,7 +314,8 @@ static void log_softmax_f32_scalar(const float *x, float *y, size_t rows,
 static void axis_chunk(const float *x, float *y, size_t axis, size_t inner,
                        size_t w, unsigned flags, int log_form)
 {
-    float m[AXIS_CHUNK], neg_m[AXIS_CHUNK], part[AXIS_CHUNK];
+    float m[AXIS_CHUNK], part[AXIS_CHUNK];
+    exp_args args[AXIS_CHUNK];
     double sum[AXIS_CHUNK];
 
     for (size_t k = 0; k < w; k++)
@@ -301,7 +328,7 @@ static void axis_chunk(const float *x, float *y, size_t axis, size_t inner,
     for (size_t k = 0; k < w; k++) {
         if (m[k] == -INFINITY && (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO))
             m[k] = 0.0f;
-        neg_m[k] = -m[k];
+        args[k] = (exp_args){-m[k], 0.0f, 0.0f, 0.0f, 0}; /* general */
         sum[k] = 0.0;
     }
 
@@ -311,7 +338,7 @@ static void axis_chunk(const float *x, float *y, size_t axis, size_t inner,
             part[k] = 0.0f;
         for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++)
             for (size_t k = 0; k < w; k++) {
-                float e = exp_minus_max(x[b * inner + k], neg_m[k], 0.0f, 0);
+                float e = exp_minus_max(x[b * inner + k], &args[k]);
                 if (!log_form)
                     y[b * inner + k] = e;
                 part[k] += e;
@@ -321,7 +348,7 @@ static void axis_chunk(const float *x, float *y, size_t axis, size_t inner,
     }
     for (; a < axis; a++)
         for (size_t k = 0; k < w; k++) {
-            float e = exp_minus_max(x[a * inner + k], neg_m[k], 0.0f, 0);
+            float e = exp_minus_max(x[a * inner + k], &args[k]);
             if (!log_form)
                 y[a * inner + k] = e;
             sum[k] += (double)e;
@@ -340,9 +367,9 @@ static void axis_chunk(const float *x, float *y, size_t axis, size_t inner,
             log_sum[k] = log_of(sum[k]);
         for (size_t b = 0; b < axis; b++)
             for (size_t k = 0; k < w; k++)
-                y[b * inner + k] = (float)(((double)x[b * inner + k] -
-                                            (double)m[k]) -
-                                           log_sum[k]);
+                y[b * inner + k] =
+                    (float)(((double)x[b * inner + k] - (double)m[k]) -
+                            log_sum[k]);
     }
 }
 
@@ -360,15 +387,14 @@ static void axis_scalar(const float *x, float *y, size_t outer, size_t axis,
 }
 
 static void softmax_axis_f32_scalar(const float *x, float *y, size_t outer,
-                                    size_t axis, size_t inner,
-                                    unsigned flags)
+                                    size_t axis, size_t inner, unsigned flags)
 {
     axis_scalar(x, y, outer, axis, inner, flags, 0);
 }
 
-static void log_softmax_axis_f32_scalar(const float *x, float *y,
-                                        size_t outer, size_t axis,
-                                        size_t inner, unsigned flags)
+static void log_softmax_axis_f32_scalar(const float *x, float *y, size_t outer,
+                                        size_t axis, size_t inner,
+                                        unsigned flags)
 {
     axis_scalar(x, y, outer, axis, inner, flags, 1);
 }

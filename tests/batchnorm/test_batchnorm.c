@@ -19,6 +19,7 @@
  *   bound in terms of the normalized output, far tighter than the general
  *   one), and one channel of 2^22 elements;
  * - constant channels and count 1 (variance 0): no NaN, outputs beta;
+ * - a NaN stays in its channel (training) or its element (inference);
  * - splitting inference over image ranges gives bitwise the same result;
  * - every invalid argument the header lists returns
  *   SIMDNN_INVALID_ARGUMENT with every output untouched (canaries).
@@ -644,6 +645,81 @@ static void test_constant_channels(void)
     }
 }
 
+/* ---- NaN stays in its channel ---- */
+
+/* A NaN in one element of channel 2: training makes that channel's
+ * statistics and outputs NaN (ReLU keeps NaN) and leaves the others as the
+ * oracle says; inference makes only that output NaN. */
+static void test_nan_channel(void)
+{
+    static const struct shape shapes[] = {{2, 5, 9}, {1, 40, 33}, {3, 3, 1}};
+    test_rng rng;
+    test_rng_for(&rng, 0x7A7);
+    for (int l = 0; l < 2; l++) {
+        simdnn_layout layout = l ? SIMDNN_NHWC : SIMDNN_NCHW;
+        for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+            size_t n = shapes[k].n, c = shapes[k].c, sp = shapes[k].spatial;
+            size_t total = n * c * sp, count = n * sp;
+            gbuf x = gb_new(total, &rng), y = gb_new(total, &rng);
+            gbuf bm = gb_new(c, &rng), bv = gb_new(c, &rng);
+            gbuf mean = gb_new(c, &rng), var = gb_new(c, &rng);
+            fill_uniform(x.p, total, -2, 2, &rng);
+            fill_uniform(mean.p, c, -1, 1, &rng);
+            fill_uniform(var.p, c, 0.5, 2, &rng);
+            size_t bad_at = bn_index(layout, c, sp, rng_below(&rng, n), 2,
+                                     rng_below(&rng, sp));
+            x.p[bad_at] = nanf("");
+            double *om = dalloc(c), *ov = dalloc(c);
+            double *want = dalloc(total), *bound = dalloc(total);
+            oracle_stats(x.p, n, c, sp, layout, om, ov);
+            oracle_normalize(x.p, n, c, sp, layout, NULL, NULL, om, ov, 1e-5f,
+                             true, want, bound);
+            oracle_train_bound(x.p, n, c, sp, layout, NULL, NULL, om, ov,
+                               1e-5f, bound);
+            simdnn_status st = simdnn_batchnorm_training_f32(
+                x.p, y.p, n, c, sp, layout, NULL, NULL, 1e-5f, 0.9f, bm.p,
+                bv.p, NULL, NULL, SIMDNN_BATCHNORM_FUSE_RELU);
+            size_t bad = 0;
+            for (size_t i = 0; i < n; i++)
+                for (size_t ch = 0; ch < c; ch++)
+                    for (size_t s = 0; s < sp; s++) {
+                        size_t at = bn_index(layout, c, sp, i, ch, s);
+                        bool ok = ch == 2 ? isnan(y.p[at])
+                                          : fabs(y.p[at] - want[at]) <=
+                                                bound[at];
+                        bad += !ok;
+                    }
+            for (size_t ch = 0; ch < c; ch++) {
+                bool nan_stats = isnan(bm.p[ch]) && isnan(bv.p[ch]);
+                bool finite = !isnan(bm.p[ch]) && !isnan(bv.p[ch]);
+                bad += ch == 2 ? !nan_stats : !finite;
+            }
+            /* Inference: only the NaN input's output is NaN. */
+            simdnn_status st2 = simdnn_batchnorm_inference_f32(
+                x.p, y.p, n, c, sp, layout, NULL, NULL, mean.p, var.p, 1e-5f,
+                SIMDNN_BATCHNORM_FUSE_RELU);
+            size_t nans = 0;
+            for (size_t i = 0; i < total; i++)
+                nans += isnan(y.p[i]);
+            CHECK(st == SIMDNN_SUCCESS && st2 == SIMDNN_SUCCESS && bad == 0 &&
+                      nans == 1 && isnan(y.p[bad_at]),
+                  "NaN %s n=%zu c=%zu sp=%zu (count %zu): %zu wrong training "
+                  "results, %zu NaN inference outputs",
+                  layout_name(layout), n, c, sp, count, bad, nans);
+            free(om);
+            free(ov);
+            free(want);
+            free(bound);
+            gb_free(&x);
+            gb_free(&y);
+            gb_free(&bm);
+            gb_free(&bv);
+            gb_free(&mean);
+            gb_free(&var);
+        }
+    }
+}
+
 /* ---- splitting over images ---- */
 
 static void test_inference_split(void)
@@ -936,6 +1012,7 @@ static void run(void)
     test_case("training_matrix", test_training_matrix);
     test_case("exact_statistics", test_exact_statistics);
     test_case("constant_channels", test_constant_channels);
+    test_case("nan_channel", test_nan_channel);
     test_case("stability_large_mean", test_stability_large_mean);
     test_case("stability_mean100_spread2", test_stability_mean100_spread2);
     test_case("stability_long_channel", test_stability_long_channel);

@@ -284,14 +284,17 @@ static void table_every_width(void)
         if (d > max_d && d % (2 * POSENC_TABLE_CB) > 2 &&
             d % (2 * POSENC_TABLE_CB) < 2 * POSENC_TABLE_CB - 2)
             continue;
-        for (int l = 0; l < 2; l++) {
-            size_t rows = 1 + rng_below(&rng, 4);
+        for (int l = 0; l < 4; l++) {
+            /* A few rows (stack slot, column blocks of POSENC_TABLE_CB) or
+             * enough for the whole-width heap slot. */
+            size_t rows = l < 2 ? 1 + rng_below(&rng, 4)
+                                : POSENC_WIDE_ROWS + rng_below(&rng, 3);
             size_t stride = d + (rng_below(&rng, 2) ? rng_below(&rng, 20) : 0);
             size_t offset = rng_below(&rng, 3) == 0
                                 ? rng_below(&rng, 64)
                                 : POS_2_20 - 1 - rng_below(&rng, 700);
             check_table_case(rows, d, stride, offset, bases[rng_below(&rng, 3)],
-                             layouts[l], random_misalign(&rng));
+                             layouts[l % 2], random_misalign(&rng));
         }
     }
 }
@@ -343,6 +346,13 @@ static void table_wide_near_2_20(void)
             check_table_case(2, 16382, 16390, POS_2_20 - 40, bases[b],
                              layouts[l], 12);
         }
+    /* Wider than the whole-width slot (POSENC_WIDE_PAIRS): the stack slot
+     * is prepared again for every tile; rows cross a superblock. */
+    for (int l = 0; l < 2; l++) {
+        size_t d = 2 * POSENC_WIDE_PAIRS + 2;
+        check_table_case(POSENC_WIDE_ROWS + 2, d, d, POS_2_20 - 5, 1e6,
+                         layouts[l], 4);
+    }
     printf("  max table error so far %.3g (bound %.3g)\n", max_table_error_seen,
            TABLE_BOUND);
 }
@@ -429,16 +439,20 @@ static void add_every_width(void)
     test_rng rng;
     test_rng_for(&rng, 4);
     for (size_t d = 2; d <= 4 * POSENC_TABLE_CB + 2; d += 2)
-        for (int l = 0; l < 2; l++) {
-            size_t rows = 1 + rng_below(&rng, 4);
+        for (int l = 0; l < 4; l++) {
+            size_t rows = l < 2 ? 1 + rng_below(&rng, 4)
+                                : POSENC_WIDE_ROWS + rng_below(&rng, 3);
             size_t stride = d + (rng_below(&rng, 2) ? rng_below(&rng, 20) : 0);
             size_t offset =
                 rng_below(&rng, 2) ? rng_below(&rng, 64) : POS_2_20 - 1 - d;
             check_add_case(&rng, rows, d, stride, offset,
-                           bases[rng_below(&rng, 3)], layouts[l],
+                           bases[rng_below(&rng, 3)], layouts[l % 2],
                            random_misalign(&rng));
         }
     for (int l = 0; l < 2; l++) {
+        check_add_case(&rng, POSENC_WIDE_ROWS + 1, 2 * POSENC_WIDE_PAIRS + 4,
+                       2 * POSENC_WIDE_PAIRS + 4, 1024 - 16, 10000.0,
+                       layouts[l], 0);
         check_add_case(&rng, 600, 1026, 1030, POS_2_20 - 600, 1e6, layouts[l],
                        8);
         check_add_case(&rng, 8, 16384, 16384, POS_MAX - 8, 2.0, layouts[l], 0);

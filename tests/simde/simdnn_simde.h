@@ -224,22 +224,23 @@ static inline simde__m256 simdnn_shim_cvtpd_ps(simde__m512d a)
 #define _mm512_cvtpd_ps simdnn_shim_cvtpd_ps
 
 /* (posenc) SLEEF's AVX-512 double sincos cannot run under emulation: the
- * AVX2 function on each half gives the same values lane by lane (both are
- * SLEEF's u10 algorithm on the same double inputs). .x is sin, .y cos. */
+ * AVX2 function runs on each half instead (SLEEF's same u35 algorithm and
+ * 3.5-ulp bound; the last bit may differ from the AVX-512 function's).
+ * .x is sin, .y cos. */
 #include <sleef.h>
 
 typedef struct {
     simde__m512d x, y;
 } simdnn_shim_sincos_pd;
 
-static inline simdnn_shim_sincos_pd simdnn_shim_sincosd8_u10(simde__m512d a)
+static inline simdnn_shim_sincos_pd simdnn_shim_sincosd8_u35(simde__m512d a)
 {
     simdnn_shim_pd in, s, c;
     simdnn_shim_sincos_pd r;
     in.v = a;
     for (int h = 0; h < 2; h++) {
         Sleef___m256d_2 sc =
-            Sleef_sincosd4_u10avx2(_mm256_loadu_pd(in.d + 4 * h));
+            Sleef_sincosd4_u35avx2(_mm256_loadu_pd(in.d + 4 * h));
         _mm256_storeu_pd(s.d + 4 * h, sc.x);
         _mm256_storeu_pd(c.d + 4 * h, sc.y);
     }

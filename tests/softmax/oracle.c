@@ -17,8 +17,8 @@
 #include "test_util.h"
 
 /* With `exps` (n doubles), also keeps each exp(x_i - max). */
-static oracle_row stats(const float *x, size_t n, size_t stride,
-                        unsigned flags, double *exps)
+static oracle_row stats(const float *x, size_t n, size_t stride, unsigned flags,
+                        double *exps)
 {
     oracle_row row = {ORACLE_NORMAL, -INFINITY, 0.0, 0.0};
     bool nan = false;
@@ -35,7 +35,7 @@ static oracle_row stats(const float *x, size_t n, size_t stride,
     }
     if (row.max == -INFINITY) {
         row.kind = (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO) ? ORACLE_MASKED
-                                                          : ORACLE_NAN_ROW;
+                                                            : ORACLE_NAN_ROW;
         return row;
     }
     double sum = 0.0, comp = 0.0;
@@ -52,8 +52,7 @@ static oracle_row stats(const float *x, size_t n, size_t stride,
     return row;
 }
 
-oracle_row oracle_stats(const float *x, size_t n, size_t stride,
-                        unsigned flags)
+oracle_row oracle_stats(const float *x, size_t n, size_t stride, unsigned flags)
 {
     return stats(x, n, stride, flags, NULL);
 }

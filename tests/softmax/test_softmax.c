@@ -20,13 +20,12 @@
 #include "softmax/softmax.h" /* SOFTMAX_ONLINE_MIN, SOFTMAX_STREAM_MIN */
 #include "test_util.h"
 
-typedef simdnn_status (*row_fn)(const float *, float *, size_t, size_t,
-                                size_t, size_t, unsigned);
-typedef simdnn_status (*axis_fn)(const float *, float *, size_t, size_t,
-                                 size_t, unsigned);
+typedef simdnn_status (*row_fn)(const float *, float *, size_t, size_t, size_t,
+                                size_t, unsigned);
+typedef simdnn_status (*axis_fn)(const float *, float *, size_t, size_t, size_t,
+                                 unsigned);
 
-static const row_fn row_fns[2] = {simdnn_softmax_f32,
-                                  simdnn_log_softmax_f32};
+static const row_fn row_fns[2] = {simdnn_softmax_f32, simdnn_log_softmax_f32};
 static const axis_fn axis_fns[2] = {simdnn_softmax_axis_f32,
                                     simdnn_log_softmax_axis_f32};
 static const char *const form_names[2] = {"softmax", "log_softmax"};
@@ -52,25 +51,25 @@ static void *xmalloc(size_t bytes)
 /* ---- input generators ---- */
 
 typedef enum gen_kind {
-    GEN_UNIFORM10,  /* [-10, 10) */
-    GEN_NORMAL,     /* 3 * N(0, 1) */
-    GEN_SPREAD,     /* [-60, 40): differences up to 100 */
-    GEN_NEAR_CUT,   /* one 0, the rest in [-87.6, -86.9): near ln(FLT_MIN) */
-    GEN_SMALL_MAX,  /* max 1, others in [-80, 1): x - max inexact in float */
-    GEN_HIGH,       /* [80, 88.72): near the float exp overflow */
-    GEN_LOW,        /* [-88.72, -80) */
-    GEN_HUGE,       /* +-[1e37, 3e38): no overflow allowed */
-    GEN_OFFSET,     /* 1e6 + [-30, 0): large common offset */
-    GEN_TINY,       /* +-0 and subnormals: all equal to first order */
-    GEN_CONSTANT,   /* one value repeated */
-    GEN_BIG,        /* +-{3e7, 1e8, 5e8} + [-200, 0): |max| near 2^22..2^29,
-                       where the clamped form of scalar.c step 3 ends */
+    GEN_UNIFORM10, /* [-10, 10) */
+    GEN_NORMAL,    /* 3 * N(0, 1) */
+    GEN_SPREAD,    /* [-60, 40): differences up to 100 */
+    GEN_NEAR_CUT,  /* one 0, the rest in [-87.6, -86.9): near ln(FLT_MIN) */
+    GEN_SMALL_MAX, /* max 1, others in [-80, 1): x - max inexact in float */
+    GEN_HIGH,      /* [80, 88.72): near the float exp overflow */
+    GEN_LOW,       /* [-88.72, -80) */
+    GEN_HUGE,      /* +-[1e37, 3e38): no overflow allowed */
+    GEN_OFFSET,    /* 1e6 + [-30, 0): large common offset */
+    GEN_TINY,      /* +-0 and subnormals: all equal to first order */
+    GEN_CONSTANT,  /* one value repeated */
+    GEN_BIG,       /* +-{3e7, 1e8, 5e8} + [-200, 0): |max| near 2^22..2^29,
+                      where the clamped form of scalar.c step 3 ends */
     GEN_COUNT
 } gen_kind;
 
 static const char *const gen_names[GEN_COUNT] = {
     "uniform10", "normal", "spread", "near-cutoff", "small-max", "high",
-    "low", "huge", "offset", "tiny", "constant", "big"};
+    "low",       "huge",   "offset", "tiny",        "constant",  "big"};
 
 static void fill(float *x, size_t n, size_t stride, gen_kind kind,
                  test_rng *rng)
@@ -166,11 +165,10 @@ static size_t run_row(size_t n, gen_kind kind, bool log_form, bool in_place,
     if (!CHECK(st == SIMDNN_SUCCESS, "%s: status %d", what, (int)st))
         bad = 1;
     else
-        bad = oracle_check(orig, y, n, 1, flags, log_form,
-                           worst_of(log_form), what);
+        bad = oracle_check(orig, y, n, 1, flags, log_form, worst_of(log_form),
+                           what);
     if (!in_place && !given)
-        CHECK(memcmp(x, orig, n * sizeof(float)) == 0, "%s: x modified",
-              what);
+        CHECK(memcmp(x, orig, n * sizeof(float)) == 0, "%s: x modified", what);
     free(orig);
     if (!in_place)
         guarded_free(y, n, my);
@@ -188,17 +186,17 @@ static void test_lengths(void)
         for (int lf = 0; lf < 2; lf++)
             for (int ip = 0; ip < 2; ip++) {
                 gen_kind kind = (gen_kind)((n + (size_t)lf) % 3);
-                run_row(n, kind, lf, ip, 0, (n * 4) % 64,
-                        (n * 12 + 20) % 64, &rng, NULL);
+                run_row(n, kind, lf, ip, 0, (n * 4) % 64, (n * 12 + 20) % 64,
+                        &rng, NULL);
             }
 }
 
 /* Every generator on a set of lengths around the tiles. */
 static void test_distributions(void)
 {
-    static const size_t lengths[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32,
-                                     33, 47, 63, 64, 65, 127, 128, 129, 200,
-                                     255, 256, 257, 1000, 1023, 1024, 1025};
+    static const size_t lengths[] = {
+        1,  2,  3,   7,   8,   9,   15,  16,  17,  31,   32,   33,   47,  63,
+        64, 65, 127, 128, 129, 200, 255, 256, 257, 1000, 1023, 1024, 1025};
     test_rng rng;
     test_rng_for(&rng, 2);
     for (int g = 0; g < GEN_COUNT; g++)
@@ -212,22 +210,44 @@ static void test_distributions(void)
 /* Tile multiples and large rows. */
 static void test_large(void)
 {
-    static const size_t lengths[] = {
-        96,    160,    192,    224,    256,     384,     512,
-        2048,  4096,   4097,   8191,   16384,   65535,   65536,
-        65537, 131071, 131072, 131073, 262147,  1 << 20, (1 << 20) + 5,
-        SOFTMAX_ONLINE_MIN - 1, SOFTMAX_ONLINE_MIN, SOFTMAX_ONLINE_MIN + 1,
-        SOFTMAX_ONLINE_MIN + SOFTMAX_ONLINE_CHUNK + 3};
+    static const size_t lengths[] = {96,
+                                     160,
+                                     192,
+                                     224,
+                                     256,
+                                     384,
+                                     512,
+                                     2048,
+                                     4096,
+                                     4097,
+                                     8191,
+                                     16384,
+                                     65535,
+                                     65536,
+                                     65537,
+                                     131071,
+                                     131072,
+                                     131073,
+                                     262147,
+                                     1 << 20,
+                                     (1 << 20) + 5,
+                                     SOFTMAX_ONLINE_MIN - 1,
+                                     SOFTMAX_ONLINE_MIN + SOFTMAX_ONLINE_CHUNK +
+                                         3};
     test_rng rng;
     test_rng_for(&rng, 3);
     for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
         for (int lf = 0; lf < 2; lf++) {
+            /* Quick mode (emulation): rows of 2^21 or more run one form
+             * each, alternating; 2^24 runs both in test_2p24. */
+            if (test_quick && lengths[li] >= ((size_t)1 << 21) &&
+                lf != (int)(li % 2))
+                continue;
             gen_kind kind = (gen_kind)(li % 3);
             run_row(lengths[li], kind, lf, li % 2 == 0, 0, 4 * (li % 16),
                     60 - 4 * (li % 16), &rng, NULL);
-            if (lengths[li] >= 65536)
-                run_row(lengths[li], GEN_HUGE, lf, false, 0, 0, 4, &rng,
-                        NULL);
+            if (lengths[li] >= 65536 && lengths[li] < ((size_t)1 << 21))
+                run_row(lengths[li], GEN_HUGE, lf, false, 0, 0, 4, &rng, NULL);
         }
 }
 
@@ -289,31 +309,33 @@ static void test_rows_strides(void)
                         for (size_t i = 0; i < n; i++)
                             x[xs + i] = -INFINITY;
                     CHECK(row_fns[lf](x, y, rows, n, xs, ys, flags) ==
-                              SIMDNN_SUCCESS, "status");
+                              SIMDNN_SUCCESS,
+                          "status");
                     for (size_t r = 0; r < rows; r++) {
                         oracle_check(x + r * xs, y + r * ys, n, 1, flags, lf,
                                      worst_of(lf), "strided rows");
                         if (r + 1 < rows)
                             CHECK(canary_intact(y + r * ys + n, ys - n),
                                   "%s rows=%zu n=%zu ys=%zu: gap after row "
-                                  "%zu written", form_names[lf], rows, n, ys,
-                                  r);
-                        CHECK(row_fns[lf](x + r * xs, one, 1, n, n, n,
-                                          flags) == SIMDNN_SUCCESS, "one");
-                        CHECK(memcmp(one, y + r * ys, n * sizeof(float)) ==
-                                  0,
+                                  "%zu written",
+                                  form_names[lf], rows, n, ys, r);
+                        CHECK(row_fns[lf](x + r * xs, one, 1, n, n, n, flags) ==
+                                  SIMDNN_SUCCESS,
+                              "one");
+                        CHECK(memcmp(one, y + r * ys, n * sizeof(float)) == 0,
                               "%s rows=%zu n=%zu: row %zu differs from the "
-                              "same row computed alone", form_names[lf],
-                              rows, n, r);
+                              "same row computed alone",
+                              form_names[lf], rows, n, r);
                     }
                     /* In place with the x stride. */
                     float *keep = xmalloc(xc * sizeof(float));
                     memcpy(keep, x, xc * sizeof(float));
                     CHECK(row_fns[lf](x, x, rows, n, xs, xs, flags) ==
-                              SIMDNN_SUCCESS, "in place status");
+                              SIMDNN_SUCCESS,
+                          "in place status");
                     for (size_t r = 0; r < rows; r++) {
-                        oracle_check(keep + r * xs, x + r * xs, n, 1, flags,
-                                     lf, worst_of(lf), "in place rows");
+                        oracle_check(keep + r * xs, x + r * xs, n, 1, flags, lf,
+                                     worst_of(lf), "in place rows");
                         if (r + 1 < rows)
                             CHECK(memcmp(x + r * xs + n, keep + r * xs + n,
                                          (xs - n) * sizeof(float)) == 0,
@@ -331,9 +353,19 @@ static void test_special(void)
 {
     test_rng rng;
     test_rng_for(&rng, 6);
-    enum { K_NAN, K_PINF, K_NINF, K_MANY_NINF, K_ALL_NINF, K_ALL_NINF_NAN,
-           K_ONE_FINITE, K_PINF_NINF, K_NAN_PINF, K_MAX_NEG_INF_REST,
-           K_COUNT };
+    enum {
+        K_NAN,
+        K_PINF,
+        K_NINF,
+        K_MANY_NINF,
+        K_ALL_NINF,
+        K_ALL_NINF_NAN,
+        K_ONE_FINITE,
+        K_PINF_NINF,
+        K_NAN_PINF,
+        K_MAX_NEG_INF_REST,
+        K_COUNT
+    };
     const size_t max_n = test_quick ? 100 : 160;
     float *buf = xmalloc(max_n * sizeof(float));
     for (size_t n = 1; n <= max_n; n++)
@@ -391,13 +423,90 @@ static void test_special(void)
     free(buf);
 }
 
+/*
+ * The long-row (two-pass, online) form just above SOFTMAX_ONLINE_MIN with
+ * the special values its chunked pass must get right: -Inf chunks before
+ * the first finite maximum, a maximum rising in every chunk (a rescale per
+ * chunk), NaN and +Inf late in the row, masked rows.
+ */
+static void test_long_special(void)
+{
+    const size_t n = SOFTMAX_ONLINE_MIN + 5, chunk = SOFTMAX_ONLINE_CHUNK;
+    enum {
+        L_NINF_PREFIX,
+        L_RISING,
+        L_NAN_LAST,
+        L_PINF_MID,
+        L_ALL_NINF,
+        L_ALL_NINF_NAN,
+        L_ONE_FINITE_LAST,
+        L_COUNT
+    };
+    test_rng rng;
+    test_rng_for(&rng, 8);
+    float *x = guarded_alloc(n, 8);
+    float *y = guarded_alloc(n, 44);
+    float *orig = xmalloc(n * sizeof(float));
+    for (int k = 0; k < L_COUNT; k++)
+        for (int lf = 0; lf < 2; lf++)
+            for (unsigned flags = 0; flags < 2; flags++) {
+                /* Quick mode: one form and one flag setting per case. */
+                if (test_quick && (lf != k % 2 || (int)flags != k / 2 % 2))
+                    continue;
+                fill(orig, n, 1, GEN_UNIFORM10, &rng);
+                switch (k) {
+                case L_NINF_PREFIX:
+                    for (size_t i = 0; i < 3 * chunk + 7; i++)
+                        orig[i] = -INFINITY;
+                    break;
+                case L_RISING:
+                    for (size_t i = 0; i < n; i++)
+                        orig[i] = (float)(i * 1e-5) +
+                                  (float)rng_uniform(&rng, -30, 0);
+                    break;
+                case L_NAN_LAST:
+                    orig[n - 1] = NAN;
+                    break;
+                case L_PINF_MID:
+                    orig[n / 2 + 3] = INFINITY;
+                    break;
+                case L_ALL_NINF:
+                    for (size_t i = 0; i < n; i++)
+                        orig[i] = -INFINITY;
+                    break;
+                case L_ALL_NINF_NAN:
+                    for (size_t i = 0; i < n; i++)
+                        orig[i] = -INFINITY;
+                    orig[rng_below(&rng, n)] = NAN;
+                    break;
+                case L_ONE_FINITE_LAST:
+                    for (size_t i = 0; i < n; i++)
+                        orig[i] = -INFINITY;
+                    orig[n - 2] = 3.5f;
+                    break;
+                }
+                memcpy(x, orig, n * sizeof(float));
+                const bool in_place = k % 2 == 1;
+                float *out = in_place ? x : y;
+                CHECK(row_fns[lf](x, out, 1, n, n, n, flags) == SIMDNN_SUCCESS,
+                      "long special status");
+                char what[64];
+                snprintf(what, sizeof(what), "long row case %d flags=%u", k,
+                         flags);
+                oracle_check(orig, out, n, 1, flags, lf, worst_of(lf), what);
+            }
+    free(orig);
+    guarded_free(y, n, 44);
+    guarded_free(x, n, 8);
+}
+
 /* The general-axis form: many outer x axis x inner shapes, specials in
  * random places (whole -Inf columns, NaN, +Inf), both flags, in place. */
 static void test_axis(void)
 {
     static const size_t outers[] = {1, 3};
     static const size_t axes[] = {1, 2, 5, 17, 33};
-    static const size_t inners[] = {1,  2,  3,  4,  7,  8,  9,  15, 16,
+    static const size_t inners[] = {1,  2,  3,  4,  7,  8,  9,  15,  16,
                                     17, 31, 32, 33, 63, 64, 65, 100, 129};
     test_rng rng;
     test_rng_for(&rng, 7);
@@ -409,12 +518,10 @@ static void test_axis(void)
                         size_t outer = outers[oi], axis = axes[ai],
                                inner = inners[ii];
                         size_t count = outer * axis * inner;
-                        unsigned flags = (ii + ai) % 2
-                                             ? SIMDNN_SOFTMAX_MASKED_ROW_ZERO
-                                             : 0;
+                        unsigned flags =
+                            (ii + ai) % 2 ? SIMDNN_SOFTMAX_MASKED_ROW_ZERO : 0;
                         float *orig = xmalloc(count * sizeof(float));
-                        fill(orig, count, 1, (gen_kind)((ii + ai) % 4),
-                             &rng);
+                        fill(orig, count, 1, (gen_kind)((ii + ai) % 4), &rng);
                         for (size_t o = 0; o < outer; o++) {
                             float *xo = orig + o * axis * inner;
                             size_t col = rng_below(&rng, inner);
@@ -433,7 +540,8 @@ static void test_axis(void)
                         float *y = ip ? x : guarded_alloc(count, 60 - mis);
                         memcpy(x, orig, count * sizeof(float));
                         CHECK(axis_fns[lf](x, y, outer, axis, inner, flags) ==
-                                  SIMDNN_SUCCESS, "axis status");
+                                  SIMDNN_SUCCESS,
+                              "axis status");
                         char what[80];
                         snprintf(what, sizeof(what),
                                  "axis %zux%zux%zu%s flags=%u", outer, axis,
@@ -482,8 +590,7 @@ static void test_invalid(void)
             {"y_stride < n, x_stride 0", f(x, y, 2, n, 0, 64, 0)},
             {"rows*stride overflows", f(x, y, SIZE_MAX / 2, n, 64, 64, 0)},
             {"n bytes overflow", f(x, y, 1, SIZE_MAX / 2, 0, 0, 0)},
-            {"stride bytes overflow",
-             f(x, y, 2, n, SIZE_MAX / 4 + 1, 64, 0)},
+            {"stride bytes overflow", f(x, y, 2, n, SIZE_MAX / 4 + 1, 64, 0)},
             {"span wraps the address space",
              f(x, y, 1, SIZE_MAX / 4 - 16, 0, 0, 0)},
             {"y = x + 1", f(x, x + 1, 1, n, n, n, 0)},
@@ -494,17 +601,15 @@ static void test_invalid(void)
             {"axis: NULL x", g(NULL, y, 2, 3, 4, 0)},
             {"axis: NULL y", g(x, NULL, 2, 3, 4, 0)},
             {"axis: overflow outer*axis", g(x, y, SIZE_MAX / 2, 3, 1, 0)},
-            {"axis: overflow *inner", g(x, y, 1u << 20, 1u << 20, 1u << 30,
-                                        0)},
+            {"axis: overflow *inner", g(x, y, 1u << 20, 1u << 20, 1u << 30, 0)},
             {"axis: bytes overflow", g(x, y, 1, 1, SIZE_MAX / 2, 0)},
             {"axis: overlap", g(x, x + 3, 2, 3, 4, 0)},
             {"axis: overlap reversed", g(x + 5, x, 2, 3, 4, 0)},
         };
         /* y is the output of every case; x only of the overlap ones. */
         for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
-            CHECK(cases[c].got == SIMDNN_INVALID_ARGUMENT,
-                  "%s: %s returned %d", name, cases[c].what,
-                  (int)cases[c].got);
+            CHECK(cases[c].got == SIMDNN_INVALID_ARGUMENT, "%s: %s returned %d",
+                  name, cases[c].what, (int)cases[c].got);
         CHECK(canary_intact(y, cap), "%s: an invalid call wrote y", name);
         CHECK(memcmp(x, x_keep, cap * sizeof(float)) == 0,
               "%s: an invalid call wrote x", name);
@@ -537,6 +642,7 @@ static void run(void)
     test_case("rows, strides, gaps, in place, row-split identity",
               test_rows_strides);
     test_case("special values in random lanes", test_special);
+    test_case("long-row form: special values", test_long_special);
     test_case("general axis form", test_axis);
     test_case("invalid arguments write nothing", test_invalid);
     test_case("one row of 2^24", test_2p24);
