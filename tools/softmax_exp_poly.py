@@ -16,9 +16,10 @@ leading 1 exact. This script
    (in double precision, ample for an error near 1e-7);
 2. rounds them to float32 and prints them as C hex-float literals;
 3. simulates the kernel's float32 arithmetic bit-exactly (fma with one
-   rounding) on a dense set of reduced arguments and on the whole chain
-   d -> exp(d) for d in [ln(FLT_MIN), 0], and prints the maximum relative
-   error against exp in double.
+   rounding) on a dense set of reduced arguments, on the general form's
+   whole chain d -> exp(d) for d in [ln(FLT_MIN), 0], and on the fast
+   form's chain (x, m) -> exp(x - m) for row maxima up to 2^21, and prints
+   the maximum relative errors against exp in double.
 
 Usage: python3 tools/softmax_exp_poly.py [degree]   (default 5)
 """
@@ -205,6 +206,28 @@ def kernel_exp(cf, d_hi, d_lo=0.0):
     return fmaf(t, p, s)
 
 
+def kernel_exp_fast(cf, x, m):
+    """exp(x - m) as the kernels' fast form computes it (scalar.c steps
+    3-6): the maximum folded into the reduction, no exact d."""
+    lower = f32(m - 88.0)
+    k = float(round(m / LN2_HI))
+    bias = f32(MAGIC - k)
+    corr = f32(k * LN2_LO - (m - k * LN2_HI))  # exact in double, rounded
+    xc = lower if x < lower else x
+    d_hi = addf(xc, -m)
+    vn = fmaf(d_hi, LOG2E, MAGIC)
+    s = bits_f32(((f32_bits(vn) << 23) & 0xFFFFFFFF))
+    n_k = addf(vn, -bias)
+    r = fmaf(n_k, -LN2_HI, xc)
+    r = fmaf(n_k, -LN2_LO, r)
+    r = addf(r, corr)
+    p = cf[-1]
+    for ck in reversed(cf[:-1]):
+        p = fmaf(p, r, ck)
+    t = mulf(r, s)
+    return fmaf(t, p, s)
+
+
 def main():
     c = remez(DEGREE)
     cf = [f32(x) for x in c]
@@ -247,8 +270,27 @@ def main():
             e = abs(got - want) / want
             if e > worst_d:
                 worst_d, at_d = e, d
-    print('kernel exp(d), d in [ln(FLT_MIN), 0]: max relative error '
+    print('general form exp(d), d in [ln(FLT_MIN), 0]: max relative error '
           '%.3e at d=%.9g' % (worst_d, at_d))
+
+    # The fast form for row maxima across its range |m| < 2^21.
+    worst_f, at_f = 0.0, (0.0, 0.0)
+    maxima = [0.0, 0.3, -0.7, 1.0, 5.5, 13.37, 40.1, 87.9, 200.25, -150.5,
+              10000.125, 123456.78, 1.9e6, -2.0e6]
+    for m in (f32(v) for v in maxima):
+        for i in range(12001):
+            x = f32(m + CUTOFF * i / 12000)
+            if x > m:
+                continue
+            want = math.exp(x - m)  # x - m is exact in double here
+            if want < 2.0 ** -126:
+                continue
+            got = kernel_exp_fast(cf, x, m)
+            e = abs(got - want) / want
+            if e > worst_f:
+                worst_f, at_f = e, (x, m)
+    print('fast form exp(x - m), |m| < 2^21: max relative error %.3e at '
+          'x=%.9g, m=%.9g' % (worst_f, at_f[0], at_f[1]))
 
 
 if __name__ == '__main__':

@@ -20,11 +20,13 @@
  * floor, so big tables (at least POSENC_STREAM_BYTES, 32-byte aligned
  * rows) use non-temporal stores on full vectors; tails and unaligned rows
  * use ordinary stores. The SLEEF work is 1/512 sincos per pair and row
- * (15 ns per 4 lanes: 0.004 ns per element); the setup of a call (pow and
- * three SLEEF calls per column) costs about 40 ns per pair. The fused add
- * and RoPE read and write every element once: about 0.27 ns per element
- * here from DRAM. RoPE's sin/cos of a token serve all its heads, so its
- * arithmetic is 2 multiplies and 2 FMAs per pair plus the conversions.
+ * (15 ns per 4 lanes: 0.004 ns per element); the setup of a call (pow,
+ * up to three SLEEF calls and up to 46 rotations per column) costs about
+ * 30 ns per pair. The fused add and RoPE read and write every element
+ * once: about 0.27 ns per element here from DRAM, with the software
+ * prefetch below to keep enough misses in flight. RoPE's sin/cos of a
+ * token serve all its heads, so its arithmetic is 2 multiplies and 2 FMAs
+ * per pair plus the conversions.
  *
  * Measured (ns per element, thread CPU time, best of 11 runs; this
  * machine is a shared 2-core VM and numbers moved by 20% between runs):
@@ -34,7 +36,7 @@
  *   add 4096 x 4096     0.38-0.44 (read+write floor 0.26-0.28; scalar 3.5)
  *   RoPE 4096x32x128    interleaved 0.36-0.53, half 0.29-0.45 (floor
  *                       0.26-0.32; scalar 3.4)
- *   RoPE one token of 32 x 128: 3.4 us; one table row of 1024: 23-29 us
+ *   RoPE one token of 32 x 128: 2.9 us; one table row of 1024: 17 us
  *   (the per-call setup).
  */
 #include <immintrin.h>

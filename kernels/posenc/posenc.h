@@ -148,20 +148,33 @@ static inline void posenc_bind(const struct posenc_plan *plan,
     b->bc = b->bs + cb;
 }
 
+/* The largest q mod period over the integers q in [q0, q1]. */
+static inline size_t posenc_last_index(size_t q0, size_t q1, size_t period)
+{
+    if (q1 - q0 + 1 >= period || q0 % period > q1 % period)
+        return period - 1;
+    return q1 % period;
+}
+
 /*
  * Steps 1 and 2 of scalar.c for pairs j0 .. j0 + b->pairs - 1 of a d-wide
  * encoding: the frequencies, then t0 and t1, each from one SLEEF call
- * (sc(w), sc(K0*w)) by repeated rotation. Every entry is always computed
- * the same way, whatever range the call covers.
+ * (sc(w), sc(K0*w)) by repeated rotation, up to the last entry positions
+ * [first, first + count) use (all of them once the range covers a block
+ * or a superblock). Every entry is always computed the same way, whatever
+ * range the call covers.
  */
 static inline void posenc_prepare(const struct posenc_plan *plan,
-                                  struct posenc_blocks *b, size_t j0)
+                                  struct posenc_blocks *b, size_t j0,
+                                  size_t first, size_t count)
 {
     for (size_t j = 0; j < b->padded; j++)
         b->w[j] =
             j < b->pairs ? posenc_frequency(plan->base, j0 + j, plan->d) : 0.0;
+    size_t last = first + count - 1;
     double *tables[2][2] = {{b->t0s, b->t0c}, {b->t1s, b->t1c}};
-    size_t sizes[2] = {b->k0, b->k1};
+    size_t ends[2] = {posenc_last_index(first, last, b->k0),
+                      posenc_last_index(first / b->k0, last / b->k0, b->k1)};
     double steps[2] = {1.0, (double)b->k0};
     for (int t = 0; t < 2; t++) {
         double *ts = tables[t][0], *tc = tables[t][1];
@@ -169,10 +182,10 @@ static inline void posenc_prepare(const struct posenc_plan *plan,
             ts[j] = 0.0;
             tc[j] = 1.0;
         }
-        if (sizes[t] < 2)
+        if (ends[t] < 1)
             continue;
         plan->sincos(ts + b->stride, tc + b->stride, b->w, b->padded, steps[t]);
-        for (size_t i = 2; i < sizes[t]; i++)
+        for (size_t i = 2; i <= ends[t]; i++)
             plan->rotate(ts + i * b->stride, tc + i * b->stride,
                          ts + (i - 1) * b->stride, tc + (i - 1) * b->stride,
                          ts + b->stride, tc + b->stride, b->padded);
@@ -232,7 +245,7 @@ static inline void posenc_tiles(const struct posenc_plan *plan, size_t first,
             b.pairs = half - c * cb < cb ? half - c * cb : cb;
             b.padded = (b.pairs + plan->width - 1) / plan->width * plan->width;
             if (prepared != c) {
-                posenc_prepare(plan, &b, c * cb);
+                posenc_prepare(plan, &b, c * cb, first, count);
                 prepared = c;
             }
             plan->column(ctx, c * cb, b.pairs);

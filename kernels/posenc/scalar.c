@@ -16,8 +16,9 @@
  *     (below 3.5 ulp for arguments up to 1e14; 40% faster than u10 and
  *     just as adequate here) of an angle rounded once from an exact integer
  *     times w: T0[1] = sc(w), T1[1] = sc(K0*w), and every further entry is
- *     the previous one rotated by entry 1 (step 4's identities). That costs
- *     two SLEEF calls per column and call instead of K0 + K1.
+ *     the previous one rotated by entry 1 (step 4's identities), up to the
+ *     last entry the call's positions use. That costs two SLEEF calls per
+ *     column and call instead of K0 + K1.
  *  3. Superblocks. Positions are split at multiples of K0*K1 (absolute, so
  *     an element's value depends only on its position and column); at each
  *     superblock start S, sc(S*w) by SLEEF.

@@ -8,33 +8,34 @@
  *   end). The max pass blends -Inf into masked lanes; the exp pass clears
  *   them before they are summed.
  * - NaN: _mm256_max_ps(a, b) returns b when either is NaN, so the max may
- *   or may not keep a NaN; either way step 4 makes d = NaN for that entry
- *   and the sum NaN (scalar.c step 2). The clamp of step 3 is
- *   max_ps(vlower, vx), which returns vx, NaN kept, when vx is NaN; the
- *   flush of step 7 is andnot(d_hi < CUTOFF, e): an ordered compare is
- *   false for NaN.
+ *   or may not keep a NaN; either way the entry's own d is NaN and so is
+ *   the sum (scalar.c step 2). The clamp of step 3 is max_ps(vlower, vx),
+ *   which returns vx, NaN kept, when vx is NaN; the flush of step 7 is
+ *   andnot(d_hi < CUTOFF, e): an ordered compare is false for NaN.
  * - Sums: per group of 4 vectors the 4 e vectors are added in float (the
  *   SOFTMAX_SUM_BLOCK of scalar.c, per lane), converted to double
  *   (cvtps_pd of each 128-bit half) and added to two double accumulators.
  *
- * Cost and floor. The exp of the clamped form is 18 vector FP ops per 8
- * elements (clamp 1, d_hi 1, Fast2Sum 4, n 2, r 3, s 1, polynomial 6),
- * plus the sum (2) and one load and store: 9 of them on Zen 3's two FMA
- * pipes, 9 on its two add pipes, so a full core could sustain about 5
- * cycles per vector, 0.6 cycle per element. Measured here (a 2-vCPU VM
- * whose sibling thread is busy: a dependent add chain shows ~3 GHz but
- * independent FP ops retire at about 1.5 per cycle) the exp pass takes
- * 10.4 cycles per vector, 1.3 cycles per element; every op saved counts,
- * which is why step 3 clamps instead of flushing (2 ops -> 1) and step 4
- * uses Fast2Sum (6 ops -> 4): 11.9 -> 10.4 cycles per vector. The max
- * pass costs 0.08 and the scale pass 0.14 cycle per element in L1/L2.
- * Interleaving the 4 vectors' chains by hand changed nothing (the
- * out-of-order window already overlaps them).
+ * Cost and floor, cache-resident rows (three passes). The fast form's exp
+ * is 14 vector FP ops per 8 elements (clamp, d_hi, n, N, 3 for r, shift,
+ * 6 for the polynomial) plus about 2 for the sum, one load and one store:
+ * 9 of them on Zen 3's two FMA pipes, so a whole core could sustain about
+ * 4.5 cycles per vector, 0.56 cycle per element. Measured here (a 2-vCPU
+ * VM whose sibling thread is busy: instructions retire at about 2.5 per
+ * cycle) the exp pass takes 8.6 cycles per vector, 1.08 cycles per
+ * element, issue-bound, so every instruction counts: the history of this
+ * loop, per vector, was 11.9 cycles (TwoSum + compare/andnot flush), 10.4
+ * (clamp instead of flush, Fast2Sum instead of TwoSum), 8.6 (the maximum
+ * folded into the reduction, no exact d at all). Interleaving the 4
+ * vectors' chains by hand changed nothing (the out-of-order window
+ * already overlaps them). The max pass costs 0.08 and the scale pass 0.14
+ * cycle per element; a 4096-float row takes 1.30 cycles (0.40 ns at
+ * 3.2 GHz) per element in all.
  *
  * Pass structure: three passes (max; exp-store-and-sum; scale) up to
  * SOFTMAX_ONLINE_MIN, then the two-pass form of scalar.c ("Long rows")
- * with non-temporal stores from SOFTMAX_STREAM_MIN; see softmax.h for the
- * measurements behind the thresholds.
+ * with non-temporal stores and software prefetch; see softmax.h for the
+ * measurements behind the threshold and the memory floors.
  */
 #include <immintrin.h>
 #include <math.h>

@@ -13,7 +13,10 @@
  *   k-mask, e = maskz_mov(!(d_hi < CUTOFF), e): an ordered compare is
  *   false for NaN, which keeps its NaN.
  * - Long rows: the two-pass form of scalar.c, with non-temporal stores
- *   (_mm512_stream_ps on the 64-byte aligned body) from SOFTMAX_STREAM_MIN.
+ *   (_mm512_stream_ps on the 64-byte aligned body) from SOFTMAX_STREAM_MIN
+ *   and the software prefetch of avx2.c (measured there; this file's
+ *   speed could not be measured: no AVX-512 machine was available, and
+ *   the SIMDe build only proves it correct).
  * - Built against SIMDe (SIMDNN_USE_SIMDE) for the emulated test build;
  *   tests/simde/simdnn_simde.h supplies what SIMDe 0.7.4 lacks.
  */
@@ -161,10 +164,15 @@ static float row_max(const float *x, size_t n, unsigned flags)
 /* Steps 3-8; stores e into y when `store`. */
 ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
                                const exp_args *args, const int store,
-                               const int fast)
+                               const int fast, const int prefetch)
 {
     __m512d vacc0 = _mm512_setzero_pd(), vacc1 = _mm512_setzero_pd();
     for (; n >= 64; n -= 64, x += 64, y += store ? 64 : 0) {
+        if (prefetch) { /* the next chunk, while this one computes */
+            for (int k = 0; k < 64; k += 16)
+                _mm_prefetch((const char *)(x + SOFTMAX_ONLINE_CHUNK + k),
+                             _MM_HINT_T0);
+        }
         const __m512 ve0 = exp_minus_max(_mm512_loadu_ps(x), args, fast);
         const __m512 ve1 = exp_minus_max(_mm512_loadu_ps(x + 16), args, fast);
         const __m512 ve2 = exp_minus_max(_mm512_loadu_ps(x + 32), args, fast);
@@ -203,8 +211,17 @@ ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
                              const int store)
 {
     const exp_args args = exp_args_for(m);
-    return args.fast ? exp_sum_k(x, y, n, &args, store, 1)
-                     : exp_sum_k(x, y, n, &args, store, 0);
+    return args.fast ? exp_sum_k(x, y, n, &args, store, 1, 0)
+                     : exp_sum_k(x, y, n, &args, store, 0, 0);
+}
+
+/* Long rows, pass 1, one full chunk of SOFTMAX_ONLINE_CHUNK elements
+ * followed by at least one more: prefetches the next one. */
+static double exp_sum_chunk_prefetch(const float *x, float m)
+{
+    const exp_args args = exp_args_for(m);
+    return args.fast ? exp_sum_k(x, NULL, SOFTMAX_ONLINE_CHUNK, &args, 0, 1, 1)
+                     : exp_sum_k(x, NULL, SOFTMAX_ONLINE_CHUNK, &args, 0, 0, 1);
 }
 
 /* Step 8: y *= inv. */
@@ -271,7 +288,11 @@ static double online_max_sum(const float *x, size_t n, unsigned flags,
             sum *= exp((double)m - (double)chunk_max);
             m = chunk_max;
         }
-        sum += exp_sum_only(x + i, c, m == -INFINITY ? 0.0f : m);
+        const float m_eff = m == -INFINITY ? 0.0f : m;
+        if (i + 2 * SOFTMAX_ONLINE_CHUNK <= n)
+            sum += exp_sum_chunk_prefetch(x + i, m_eff);
+        else
+            sum += exp_sum_only(x + i, c, m_eff);
     }
     if (m == -INFINITY) {
         if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
@@ -289,8 +310,11 @@ ALWAYS_INLINE __m512 exp_scaled(__m512 vx, const exp_args *args, __m512 vinv,
     return _mm512_mul_ps(exp_minus_max(vx, args, fast), vinv);
 }
 
+/* How far ahead (floats) pass 2 prefetches x in the streaming form. */
+#define STREAM_PREFETCH 512
+
 /* Long rows, pass 2: y = exp(x - m) * inv; non-temporal stores on the
- * 64-byte aligned body with `stream`. */
+ * 64-byte aligned body with `stream`, x prefetched as in avx2.c. */
 ALWAYS_INLINE void exp_scale_k(const float *x, float *y, size_t n,
                                const exp_args *args, __m512 vinv,
                                const int stream, const int fast)
@@ -308,9 +332,12 @@ ALWAYS_INLINE void exp_scale_k(const float *x, float *y, size_t n,
             y += head;
             n -= head;
         }
-        for (; n >= 16; n -= 16, x += 16, y += 16)
+        for (; n >= 16; n -= 16, x += 16, y += 16) {
+            if (n >= 16 + STREAM_PREFETCH)
+                _mm_prefetch((const char *)(x + STREAM_PREFETCH), _MM_HINT_T0);
             _mm512_stream_ps(y,
                              exp_scaled(_mm512_loadu_ps(x), args, vinv, fast));
+        }
         _mm_sfence();
     }
     for (; n >= 16; n -= 16, x += 16, y += 16)

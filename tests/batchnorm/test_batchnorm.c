@@ -20,6 +20,7 @@
  *   one), and one channel of 2^22 elements;
  * - constant channels and count 1 (variance 0): no NaN, outputs beta;
  * - a NaN stays in its channel (training) or its element (inference);
+ * - outputs of 16 MiB and more (non-temporal stores on x86), odd shapes;
  * - splitting inference over image ranges gives bitwise the same result;
  * - every invalid argument the header lists returns
  *   SIMDNN_INVALID_ARGUMENT with every output untouched (canaries).
