@@ -454,20 +454,36 @@ void bench_floor(benchmark::State &state, const Case *k, unsigned seed,
 // ---------------------------------------------------------------------
 // The machine section of the report, as Google Benchmark context.
 
+// The brand string plus, on x86, family/model/stepping (VMs often report
+// a bare "AMD EPYC"; family 25 model 1 is Zen 3 Milan).
 std::string cpu_model()
 {
     std::ifstream f("/proc/cpuinfo");
-    std::string line;
+    std::string line, name, family, model, stepping;
+    auto value = [&line]() {
+        size_t colon = line.find(':');
+        return colon == std::string::npos ? std::string()
+                                          : line.substr(colon + 2);
+    };
     while (std::getline(f, line)) {
-        if (line.rfind("model name", 0) == 0 ||
-            line.rfind("Model", 0) == 0 ||
-            line.rfind("Hardware", 0) == 0) {
-            size_t colon = line.find(':');
-            if (colon != std::string::npos)
-                return line.substr(colon + 2);
-        }
+        if (line.empty())
+            break;  // the first processor is enough
+        if (line.rfind("model name", 0) == 0 || line.rfind("Model", 0) == 0 ||
+            line.rfind("Hardware", 0) == 0)
+            name = value();
+        else if (line.rfind("cpu family", 0) == 0)
+            family = value();
+        else if (line.rfind("model\t", 0) == 0)
+            model = value();
+        else if (line.rfind("stepping", 0) == 0)
+            stepping = value();
     }
-    return "unknown";
+    if (name.empty())
+        name = "unknown";
+    if (!family.empty())
+        name += " (family " + family + ", model " + model + ", stepping " +
+                stepping + ")";
+    return name;
 }
 
 // The flags line of /proc/cpuinfo (" flag flag ... "), "" if unknown.

@@ -21,7 +21,7 @@
 # "N passed, M failed" over the configurations; exits non-zero if any
 # configuration failed.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 root=$PWD
 jobs=${JOBS:-2}
 build_root=${SIMDNN_BUILD_ROOT:-$root/build}

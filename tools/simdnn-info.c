@@ -30,12 +30,13 @@ static bool executes(const simdnn_cpu_features *cpu, simdnn_isa isa,
     case SIMDNN_ISA_SCALAR:
         return true;
     case SIMDNN_ISA_AVX2:
-        *why = !cpu->os_avx ? "the CPU or OS lacks AVX state (XCR0 YMM)"
+        *why = !cpu->os_avx ? "XCR0 lacks the YMM state (no AVX in the "
+                              "CPU, or the OS disabled it)"
                             : "the CPU lacks AVX2 or FMA";
         return cpu->avx2_fma;
     case SIMDNN_ISA_AVX512:
-        *why = !cpu->os_avx512 ? "the CPU or OS lacks AVX-512 state "
-                                 "(XCR0 opmask/ZMM), or no AVX-512F"
+        *why = !cpu->os_avx512 ? "XCR0 lacks the opmask/ZMM state (no "
+                                 "AVX-512 in the CPU, or the OS disabled it)"
                                : "the CPU lacks AVX-512F";
         return cpu->avx512f || cpu->avx512_emulated;
     case SIMDNN_ISA_NEON:
@@ -61,7 +62,8 @@ static void print_build(void)
            SIMDNN_VERSION_MAJOR, SIMDNN_VERSION_MINOR, SIMDNN_VERSION_PATCH);
     printf("build:\n");
     printf("  compiler        %s\n", SIMDNN_INFO_COMPILER);
-    printf("  build type      %s\n", SIMDNN_INFO_BUILD_TYPE);
+    printf("  build type      %s (%s)\n", SIMDNN_INFO_BUILD_TYPE,
+           SIMDNN_INFO_C_FLAGS);
     printf("  target          %s (%s)\n", SIMDNN_INFO_TARGET,
            SIMDNN_INFO_CROSS);
     printf("  sanitizers      %s\n",
@@ -100,27 +102,35 @@ static void print_cpu(const simdnn_cpu_features *cpu)
     printf("\n");
 }
 
+/* Why `family` cannot run `isa` (NULL when it can): the dispatcher's three
+ * facts, in its order. */
+static const char *why_not(const simdnn_cpu_features *cpu, simdnn_family f,
+                           simdnn_isa isa, int cap)
+{
+    const char *why = NULL;
+    if (isa == SIMDNN_ISA_SCALAR)
+        return NULL;
+    if (!simdnn_kernel_built(f, isa))
+        return "no kernel in this build";
+    if ((int)isa > cap)
+        return "above the cap";
+    if (!executes(cpu, isa, &why))
+        return why;
+    return NULL;
+}
+
 /* Prints the family's choice with reasons; returns false on disagreement
  * with the library. */
 static bool explain_family(const simdnn_cpu_features *cpu, simdnn_family f,
                            int cap)
 {
+    /* The dispatcher takes the highest ISA that has no reason against it. */
     int chosen = SIMDNN_ISA_SCALAR;
-    const char *reasons[SIMDNN_ISA_COUNT] = {0};
-    for (int isa = SIMDNN_ISA_COUNT - 1; isa > SIMDNN_ISA_SCALAR; isa--) {
-        const char *why = NULL;
-        if (!simdnn_kernel_built(f, (simdnn_isa)isa))
-            why = "no kernel in this build";
-        else if (isa > cap)
-            why = "above the cap";
-        else if (!executes(cpu, (simdnn_isa)isa, &why))
-            ; /* why set by executes() */
-        else {
+    for (int isa = SIMDNN_ISA_COUNT - 1; isa > SIMDNN_ISA_SCALAR; isa--)
+        if (why_not(cpu, f, (simdnn_isa)isa, cap) == NULL) {
             chosen = isa;
             break;
         }
-        reasons[isa] = why;
-    }
     simdnn_isa actual = simdnn_family_isa(f);
     printf("%s: using %s%s\n", simdnn_family_name(f), simdnn_isa_name(actual),
            actual == SIMDNN_ISA_AVX512 && cpu->avx512_emulated
@@ -129,10 +139,11 @@ static bool explain_family(const simdnn_cpu_features *cpu, simdnn_family f,
     for (int isa = SIMDNN_ISA_COUNT - 1; isa >= SIMDNN_ISA_SCALAR; isa--) {
         if (isa == chosen)
             continue;
-        if (reasons[isa] != NULL)
+        const char *why = why_not(cpu, f, (simdnn_isa)isa, cap);
+        if (why != NULL)
             printf("  %-7s skipped: %s\n", simdnn_isa_name((simdnn_isa)isa),
-                   reasons[isa]);
-        else if (isa < chosen)
+                   why);
+        else
             printf("  %-7s not used: %s is preferred\n",
                    simdnn_isa_name((simdnn_isa)isa),
                    simdnn_isa_name((simdnn_isa)chosen));

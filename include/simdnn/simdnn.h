@@ -337,7 +337,8 @@ SIMDNN_API simdnn_status simdnn_rope_f32(float *x, size_t tokens,
  * (SIMDNN_NHWC) with spatial = H*W; per-channel arrays hold C floats
  * (so they must not be NULL when c > 0, even for an empty batch, unless
  * documented as optional). The count of a channel is N*spatial. No call
- * allocates memory: per-channel constants live in about 20 KiB of stack.
+ * allocates memory: per-channel constants and partial sums take at most
+ * 36 KiB of stack.
  *
  * Inference: y = gamma*(x - mean)/sqrt(var + eps) + beta, evaluated as one
  * fused multiply-add y = x*a + b with a = gamma/sqrt(var + eps) and

@@ -1,9 +1,11 @@
 /*
  * Positional-encoding front-end: argument checks and the dispatch table.
  *
- * Everything is validated before any kernel runs, and the kernels allocate
- * nothing (their tables live on the stack), so an error leaves every
- * output untouched and SIMDNN_OUT_OF_MEMORY never occurs.
+ * Everything is validated before any kernel runs, so an error leaves every
+ * output untouched. The kernels cannot fail: their tables live on the
+ * stack, or on the heap for big calls with a stack fallback when the
+ * allocation fails (posenc_wide_slot), so SIMDNN_OUT_OF_MEMORY never
+ * occurs.
  */
 #include <math.h>
 #include <stdint.h>

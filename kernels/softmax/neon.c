@@ -65,7 +65,7 @@ static exp_args exp_args_for(float m)
     const double gap = (double)lower - (double)m;
     if (!(gap >= -88.3 && gap <= -87.7))
         return args;
-    const double k = nearbyint((double)m / (double)SOFTMAX_LN2_HI);
+    const double k = nearbyint((double)m * (1.0 / (double)SOFTMAX_LN2_HI));
     args.vlower = vdupq_n_f32(lower);
     args.vbias = vdupq_n_f32((float)((double)SOFTMAX_MAGIC - k));
     args.vcorr = vdupq_n_f32((float)(k * (double)SOFTMAX_LN2_LO -

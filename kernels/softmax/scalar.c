@@ -132,7 +132,7 @@ static exp_args exp_args_for(float m)
     double gap = (double)args.lower - (double)m;
     if (!(gap >= -88.3 && gap <= -87.7))
         return args;
-    double k = nearbyint((double)m / (double)SOFTMAX_LN2_HI);
+    double k = nearbyint((double)m * (1.0 / (double)SOFTMAX_LN2_HI));
     args.bias = (float)((double)SOFTMAX_MAGIC - k);
     args.corr = (float)(k * (double)SOFTMAX_LN2_LO -
                         ((double)m - k * (double)SOFTMAX_LN2_HI));

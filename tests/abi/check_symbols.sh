@@ -46,13 +46,13 @@ exported=$("$nm" -D --defined-only "$so" | awk '{print $NF}' | sort -u)
 echo "libsimdnn.so exports $(echo "$exported" | wc -l) symbols"
 extra=$(comm -23 <(echo "$exported") <(echo "$api"))
 if [ -n "$extra" ]; then
-    err "exported but not declared with SIMDNN_API:" $extra
+    err "exported but not declared with SIMDNN_API:" "$(echo "$extra" | tr '\n' ' ')"
 else
     echo "ok: every exported symbol is declared public API"
 fi
 leaks=$(echo "$exported" | grep -iE 'sleef|_(scalar|avx2|avx512|neon)$' ||
         true)
-[ -z "$leaks" ] || err "SLEEF or ISA kernel symbols exported:" $leaks
+[ -z "$leaks" ] || err "SLEEF or ISA kernel symbols exported:" "$(echo "$leaks" | tr '\n' ' ')"
 
 # 3. API of the built families = exported
 missing=""

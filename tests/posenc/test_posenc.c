@@ -6,8 +6,11 @@
  * frequencies, strides with padding that must stay untouched, buffers
  * ending at an unmapped page at every misalignment, sub-range calls that
  * must match one whole call bit for bit, and every invalid argument
- * (status and untouched canaries). Two negative controls show that the
- * checker fails a float-angle table and a single corrupted element.
+ * (status and untouched canaries). Both traversals are covered: calls of
+ * fewer than POSENC_WIDE_ROWS rows (stack slot, column blocks) and bigger
+ * ones (whole-width heap slot), and rows wider than POSENC_WIDE_PAIRS
+ * (stack slot prepared again per tile). Two negative controls show that
+ * the checker fails a float-angle table and a single corrupted element.
  */
 #include <inttypes.h>
 #include <math.h>

@@ -211,28 +211,13 @@ static void test_distributions(void)
 static void test_large(void)
 {
     /* Just above SOFTMAX_ONLINE_MIN: test_long_special and test_2p24. */
-    static const size_t lengths[] = {96,
-                                     160,
-                                     192,
-                                     224,
-                                     256,
-                                     384,
-                                     512,
-                                     2048,
-                                     4096,
-                                     4097,
-                                     8191,
-                                     16384,
-                                     65535,
-                                     65536,
-                                     65537,
-                                     131071,
-                                     131072,
-                                     131073,
-                                     262147,
-                                     1 << 20,
-                                     (1 << 20) + 5,
-                                     SOFTMAX_ONLINE_MIN - 1};
+    /* clang-format off */
+    static const size_t lengths[] = {
+        96,    160,    192,    224,    256,    384,     512,
+        2048,  4096,   4097,   8191,   16384,  65535,   65536,
+        65537, 131071, 131072, 131073, 262147, 1048576, 1048581,
+        SOFTMAX_ONLINE_MIN - 1};
+    /* clang-format on */
     test_rng rng;
     test_rng_for(&rng, 3);
     for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
