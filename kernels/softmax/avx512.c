@@ -406,104 +406,147 @@ static void log_softmax_f32_avx512(const float *x, float *y, size_t rows,
     }
 }
 
-/* The general-axis form: 16 columns per vector, the last block masked;
- * steps as in scalar.c's axis_chunk. */
-static void axis_block(const float *x, float *y, size_t axis, size_t inner,
-                       __mmask16 kmask, unsigned flags, const int log_form)
+/*
+ * The general-axis form: blocks of AXIS_VECS vectors of 16 adjacent
+ * columns, walking the axis with stride `inner`, as in avx2.c (independent
+ * chains for the max and sum passes); leftover columns one vector at a
+ * time, the last one k-masked. Steps as in scalar.c's axis_chunk.
+ */
+#define AXIS_VECS 4
+
+ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
+                              size_t inner, const __mmask16 *kmask,
+                              unsigned flags, const int log_form,
+                              const int nvec)
 {
     const __m512 vminus_inf = _mm512_set1_ps(-INFINITY);
+    __m512 vmax[AXIS_VECS];
+    exp_args args[AXIS_VECS];
+    __m512d vacc_lo[AXIS_VECS], vacc_hi[AXIS_VECS];
 
     /* 1-2. */
-    __m512 vmax = vminus_inf;
+    for (int v = 0; v < nvec; v++)
+        vmax[v] = vminus_inf;
     for (size_t a = 0; a < axis; a++)
-        vmax = _mm512_max_ps(
-            vmax, _mm512_mask_loadu_ps(vminus_inf, kmask, x + a * inner));
-    if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
-        vmax = _mm512_maskz_mov_ps(
-            (__mmask16)~_mm512_cmp_ps_mask(vmax, vminus_inf, _CMP_EQ_OQ), vmax);
-    exp_args args; /* the general form, lane by lane */
-    args.vneg_m = _mm512_sub_ps(_mm512_setzero_ps(), vmax);
-    args.vlower = args.vbias = args.vcorr = _mm512_setzero_ps();
-    args.fast = 0;
+        for (int v = 0; v < nvec; v++)
+            vmax[v] = _mm512_max_ps(
+                vmax[v], _mm512_mask_loadu_ps(vminus_inf, kmask[v],
+                                              x + a * inner + 16 * v));
+    for (int v = 0; v < nvec; v++) {
+        if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
+            vmax[v] = _mm512_maskz_mov_ps(
+                (__mmask16)~_mm512_cmp_ps_mask(vmax[v], vminus_inf, _CMP_EQ_OQ),
+                vmax[v]);
+        args[v].vneg_m = _mm512_sub_ps(_mm512_setzero_ps(), vmax[v]);
+        args[v].vlower = args[v].vbias = args[v].vcorr = _mm512_setzero_ps();
+        args[v].fast = 0;
+        vacc_lo[v] = vacc_hi[v] = _mm512_setzero_pd();
+    }
 
     /* 3-7. */
-    __m512d vacc_lo = _mm512_setzero_pd(), vacc_hi = _mm512_setzero_pd();
     size_t a = 0;
-    for (; a + SOFTMAX_SUM_BLOCK <= axis; a += SOFTMAX_SUM_BLOCK) {
-        __m512 vpart = _mm512_setzero_ps();
-        for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++) {
-            const __m512 ve = _mm512_maskz_mov_ps(
-                kmask,
-                exp_minus_max(_mm512_maskz_loadu_ps(kmask, x + b * inner),
-                              &args, 0));
-            if (!log_form)
-                _mm512_mask_storeu_ps(y + b * inner, kmask, ve);
-            vpart = _mm512_add_ps(vpart, ve);
+    for (; a + SOFTMAX_SUM_BLOCK <= axis; a += SOFTMAX_SUM_BLOCK)
+        for (int v = 0; v < nvec; v++) {
+            __m512 vpart = _mm512_setzero_ps();
+            for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++) {
+                const size_t at = b * inner + 16 * v;
+                const __m512 ve = _mm512_maskz_mov_ps(
+                    kmask[v],
+                    exp_minus_max(_mm512_maskz_loadu_ps(kmask[v], x + at),
+                                  &args[v], 0));
+                if (!log_form)
+                    _mm512_mask_storeu_ps(y + at, kmask[v], ve);
+                vpart = _mm512_add_ps(vpart, ve);
+            }
+            vacc_lo[v] = _mm512_add_pd(vacc_lo[v], widen_lo(vpart));
+            vacc_hi[v] = _mm512_add_pd(vacc_hi[v], widen_hi(vpart));
         }
-        vacc_lo = _mm512_add_pd(vacc_lo, widen_lo(vpart));
-        vacc_hi = _mm512_add_pd(vacc_hi, widen_hi(vpart));
-    }
-    for (; a < axis; a++) {
-        const __m512 ve = _mm512_maskz_mov_ps(
-            kmask, exp_minus_max(_mm512_maskz_loadu_ps(kmask, x + a * inner),
-                                 &args, 0));
-        if (!log_form)
-            _mm512_mask_storeu_ps(y + a * inner, kmask, ve);
-        vacc_lo = _mm512_add_pd(vacc_lo, widen_lo(ve));
-        vacc_hi = _mm512_add_pd(vacc_hi, widen_hi(ve));
-    }
+    for (; a < axis; a++)
+        for (int v = 0; v < nvec; v++) {
+            const size_t at = a * inner + 16 * v;
+            const __m512 ve = _mm512_maskz_mov_ps(
+                kmask[v], exp_minus_max(_mm512_maskz_loadu_ps(kmask[v], x + at),
+                                        &args[v], 0));
+            if (!log_form)
+                _mm512_mask_storeu_ps(y + at, kmask[v], ve);
+            vacc_lo[v] = _mm512_add_pd(vacc_lo[v], widen_lo(ve));
+            vacc_hi[v] = _mm512_add_pd(vacc_hi[v], widen_hi(ve));
+        }
 
-    /* 8. */
+    /* 9, or the log form. */
     if (!log_form) {
         const __m512d vone = _mm512_set1_pd(1.0);
         const __m512d vzero = _mm512_setzero_pd();
-        const __m512d vinv_lo = _mm512_maskz_mov_pd(
-            (__mmask8)~_mm512_cmp_pd_mask(vacc_lo, vzero, _CMP_EQ_OQ),
-            _mm512_div_pd(vone, vacc_lo));
-        const __m512d vinv_hi = _mm512_maskz_mov_pd(
-            (__mmask8)~_mm512_cmp_pd_mask(vacc_hi, vzero, _CMP_EQ_OQ),
-            _mm512_div_pd(vone, vacc_hi));
-        const __m512 vinv = narrow(vinv_lo, vinv_hi);
-        for (size_t b = 0; b < axis; b++) {
-            float *yb = y + b * inner;
-            _mm512_mask_storeu_ps(
-                yb, kmask,
-                _mm512_mul_ps(_mm512_maskz_loadu_ps(kmask, yb), vinv));
+        __m512 vinv[AXIS_VECS];
+        for (int v = 0; v < nvec; v++) {
+            const __m512d vinv_lo = _mm512_maskz_mov_pd(
+                (__mmask8)~_mm512_cmp_pd_mask(vacc_lo[v], vzero, _CMP_EQ_OQ),
+                _mm512_div_pd(vone, vacc_lo[v]));
+            const __m512d vinv_hi = _mm512_maskz_mov_pd(
+                (__mmask8)~_mm512_cmp_pd_mask(vacc_hi[v], vzero, _CMP_EQ_OQ),
+                _mm512_div_pd(vone, vacc_hi[v]));
+            vinv[v] = narrow(vinv_lo, vinv_hi);
         }
+        for (size_t b = 0; b < axis; b++)
+            for (int v = 0; v < nvec; v++) {
+                float *yb = y + b * inner + 16 * v;
+                _mm512_mask_storeu_ps(
+                    yb, kmask[v],
+                    _mm512_mul_ps(_mm512_maskz_loadu_ps(kmask[v], yb),
+                                  vinv[v]));
+            }
     } else {
-        double sums[16], logs[16];
-        _mm512_storeu_pd(sums, vacc_lo);
-        _mm512_storeu_pd(sums + 8, vacc_hi);
-        for (int k = 0; k < 16; k++)
-            logs[k] = sums[k] == 0.0 ? 0.0 : log(sums[k]);
-        const __m512d vlog_lo = _mm512_loadu_pd(logs);
-        const __m512d vlog_hi = _mm512_loadu_pd(logs + 8);
-        const __m512d vm_lo = widen_lo(vmax), vm_hi = widen_hi(vmax);
-        for (size_t b = 0; b < axis; b++) {
-            const __m512 vx = _mm512_maskz_loadu_ps(kmask, x + b * inner);
-            _mm512_mask_storeu_ps(
-                y + b * inner, kmask,
-                narrow(
-                    _mm512_sub_pd(_mm512_sub_pd(widen_lo(vx), vm_lo), vlog_lo),
-                    _mm512_sub_pd(_mm512_sub_pd(widen_hi(vx), vm_hi),
-                                  vlog_hi)));
+        __m512d vlog_lo[AXIS_VECS], vlog_hi[AXIS_VECS];
+        __m512d vm_lo[AXIS_VECS], vm_hi[AXIS_VECS];
+        for (int v = 0; v < nvec; v++) {
+            double sums[16], logs[16];
+            _mm512_storeu_pd(sums, vacc_lo[v]);
+            _mm512_storeu_pd(sums + 8, vacc_hi[v]);
+            for (int k = 0; k < 16; k++)
+                logs[k] = sums[k] == 0.0 ? 0.0 : log(sums[k]);
+            vlog_lo[v] = _mm512_loadu_pd(logs);
+            vlog_hi[v] = _mm512_loadu_pd(logs + 8);
+            vm_lo[v] = widen_lo(vmax[v]);
+            vm_hi[v] = widen_hi(vmax[v]);
         }
+        for (size_t b = 0; b < axis; b++)
+            for (int v = 0; v < nvec; v++) {
+                const size_t at = b * inner + 16 * v;
+                const __m512 vx = _mm512_maskz_loadu_ps(kmask[v], x + at);
+                _mm512_mask_storeu_ps(
+                    y + at, kmask[v],
+                    narrow(_mm512_sub_pd(_mm512_sub_pd(widen_lo(vx), vm_lo[v]),
+                                         vlog_lo[v]),
+                           _mm512_sub_pd(_mm512_sub_pd(widen_hi(vx), vm_hi[v]),
+                                         vlog_hi[v])));
+            }
     }
 }
 
 static void axis_avx512(const float *x, float *y, size_t outer, size_t axis,
                         size_t inner, unsigned flags, const int log_form)
 {
+    const __mmask16 kall[AXIS_VECS] = {0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF};
     for (size_t o = 0; o < outer; o++) {
         const float *xo = x + o * axis * inner;
         float *yo = y + o * axis * inner;
         size_t i = 0;
-        for (; i + 16 <= inner; i += 16)
-            axis_block(xo + i, yo + i, axis, inner, (__mmask16)0xFFFF, flags,
-                       log_form);
-        if (i < inner)
-            axis_block(xo + i, yo + i, axis, inner, tail_mask(inner - i), flags,
-                       log_form);
+        for (; i + 16 * AXIS_VECS <= inner; i += 16 * AXIS_VECS) {
+            if (log_form)
+                axis_block(xo + i, yo + i, axis, inner, kall, flags, 1,
+                           AXIS_VECS);
+            else
+                axis_block(xo + i, yo + i, axis, inner, kall, flags, 0,
+                           AXIS_VECS);
+        }
+        for (; i < inner; i += 16) {
+            const __mmask16 kmask[1] = {inner - i >= 16 ? (__mmask16)0xFFFF
+                                                        : tail_mask(inner - i)};
+            if (log_form)
+                axis_block(xo + i, yo + i, axis, inner, kmask, flags, 1, 1);
+            else
+                axis_block(xo + i, yo + i, axis, inner, kmask, flags, 0, 1);
+        }
     }
 }
 

@@ -359,81 +359,114 @@ ALWAYS_INLINE void store_cols(float *p, size_t k, float32x4_t v)
         store_partial(p, k, v);
 }
 
-/* The general-axis form: 4 columns per vector, the last k < 4 columns
- * through the local buffer; steps as in scalar.c's axis_chunk. */
-static void axis_block(const float *x, float *y, size_t axis, size_t inner,
-                       size_t k, unsigned flags, const int log_form)
+/*
+ * The general-axis form: blocks of AXIS_VECS vectors of 4 adjacent columns,
+ * walking the axis with stride `inner`, as in avx2.c (independent chains
+ * for the max and sum passes); leftover columns one vector at a time, the
+ * last k < 4 through the local buffer. Steps as in scalar.c's axis_chunk.
+ */
+#define AXIS_VECS 4
+
+ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
+                              size_t inner, size_t k, unsigned flags,
+                              const int log_form, const int nvec)
 {
     const float32x4_t vminus_inf = vdupq_n_f32(-INFINITY);
     const uint32x4_t vlanes = lanes_below(k);
+    float32x4_t vmax[AXIS_VECS];
+    exp_args args[AXIS_VECS];
+    float64x2_t vacc_lo[AXIS_VECS], vacc_hi[AXIS_VECS];
 
     /* 1-2. */
-    float32x4_t vmax = vminus_inf;
+    for (int v = 0; v < nvec; v++)
+        vmax[v] = vminus_inf;
     for (size_t a = 0; a < axis; a++)
-        vmax = vmaxq_f32(vmax, load_cols(x + a * inner, k, -INFINITY));
-    if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
-        vmax = vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(vmax),
-                                               vceqq_f32(vmax, vminus_inf)));
-    exp_args args; /* the general form, lane by lane */
-    args.vneg_m = vnegq_f32(vmax);
-    args.vlower = args.vbias = args.vcorr = vdupq_n_f32(0.0f);
-    args.fast = 0;
+        for (int v = 0; v < nvec; v++)
+            vmax[v] = vmaxq_f32(vmax[v],
+                                load_cols(x + a * inner + 4 * v, k, -INFINITY));
+    for (int v = 0; v < nvec; v++) {
+        if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
+            vmax[v] = vreinterpretq_f32_u32(
+                vbicq_u32(vreinterpretq_u32_f32(vmax[v]),
+                          vceqq_f32(vmax[v], vminus_inf)));
+        args[v].vneg_m = vnegq_f32(vmax[v]);
+        args[v].vlower = args[v].vbias = args[v].vcorr = vdupq_n_f32(0.0f);
+        args[v].fast = 0;
+        vacc_lo[v] = vacc_hi[v] = vdupq_n_f64(0.0);
+    }
 
     /* 3-7. */
-    float64x2_t vacc_lo = vdupq_n_f64(0.0), vacc_hi = vdupq_n_f64(0.0);
     size_t a = 0;
-    for (; a + SOFTMAX_SUM_BLOCK <= axis; a += SOFTMAX_SUM_BLOCK) {
-        float32x4_t vpart = vdupq_n_f32(0.0f);
-        for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++) {
+    for (; a + SOFTMAX_SUM_BLOCK <= axis; a += SOFTMAX_SUM_BLOCK)
+        for (int v = 0; v < nvec; v++) {
+            float32x4_t vpart = vdupq_n_f32(0.0f);
+            for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++) {
+                const size_t at = b * inner + 4 * v;
+                const float32x4_t ve = keep_lanes(
+                    exp_minus_max(load_cols(x + at, k, 0.0f), &args[v], 0),
+                    vlanes);
+                if (!log_form)
+                    store_cols(y + at, k, ve);
+                vpart = vaddq_f32(vpart, ve);
+            }
+            vacc_lo[v] =
+                vaddq_f64(vacc_lo[v], vcvt_f64_f32(vget_low_f32(vpart)));
+            vacc_hi[v] = vaddq_f64(vacc_hi[v], vcvt_high_f64_f32(vpart));
+        }
+    for (; a < axis; a++)
+        for (int v = 0; v < nvec; v++) {
+            const size_t at = a * inner + 4 * v;
             const float32x4_t ve = keep_lanes(
-                exp_minus_max(load_cols(x + b * inner, k, 0.0f), &args, 0),
-                vlanes);
+                exp_minus_max(load_cols(x + at, k, 0.0f), &args[v], 0), vlanes);
             if (!log_form)
-                store_cols(y + b * inner, k, ve);
-            vpart = vaddq_f32(vpart, ve);
+                store_cols(y + at, k, ve);
+            vacc_lo[v] = vaddq_f64(vacc_lo[v], vcvt_f64_f32(vget_low_f32(ve)));
+            vacc_hi[v] = vaddq_f64(vacc_hi[v], vcvt_high_f64_f32(ve));
         }
-        vacc_lo = vaddq_f64(vacc_lo, vcvt_f64_f32(vget_low_f32(vpart)));
-        vacc_hi = vaddq_f64(vacc_hi, vcvt_high_f64_f32(vpart));
-    }
-    for (; a < axis; a++) {
-        const float32x4_t ve = keep_lanes(
-            exp_minus_max(load_cols(x + a * inner, k, 0.0f), &args, 0), vlanes);
-        if (!log_form)
-            store_cols(y + a * inner, k, ve);
-        vacc_lo = vaddq_f64(vacc_lo, vcvt_f64_f32(vget_low_f32(ve)));
-        vacc_hi = vaddq_f64(vacc_hi, vcvt_high_f64_f32(ve));
-    }
 
-    /* 8. */
-    double sums[4];
-    vst1q_f64(sums, vacc_lo);
-    vst1q_f64(sums + 2, vacc_hi);
+    /* 9, or the log form. */
     if (!log_form) {
-        float inv[4];
-        for (int j = 0; j < 4; j++)
-            inv[j] = sums[j] == 0.0 ? 0.0f : (float)(1.0 / sums[j]);
-        const float32x4_t vinv = vld1q_f32(inv);
-        for (size_t b = 0; b < axis; b++) {
-            float *yb = y + b * inner;
-            store_cols(yb, k, vmulq_f32(load_cols(yb, k, 0.0f), vinv));
+        float32x4_t vinv[AXIS_VECS];
+        for (int v = 0; v < nvec; v++) {
+            double sums[4];
+            float inv[4];
+            vst1q_f64(sums, vacc_lo[v]);
+            vst1q_f64(sums + 2, vacc_hi[v]);
+            for (int j = 0; j < 4; j++)
+                inv[j] = sums[j] == 0.0 ? 0.0f : (float)(1.0 / sums[j]);
+            vinv[v] = vld1q_f32(inv);
         }
+        for (size_t b = 0; b < axis; b++)
+            for (int v = 0; v < nvec; v++) {
+                float *yb = y + b * inner + 4 * v;
+                store_cols(yb, k, vmulq_f32(load_cols(yb, k, 0.0f), vinv[v]));
+            }
     } else {
-        double logs[4];
-        for (int j = 0; j < 4; j++)
-            logs[j] = sums[j] == 0.0 ? 0.0 : log(sums[j]);
-        const float64x2_t vlog_lo = vld1q_f64(logs);
-        const float64x2_t vlog_hi = vld1q_f64(logs + 2);
-        const float64x2_t vm_lo = vcvt_f64_f32(vget_low_f32(vmax));
-        const float64x2_t vm_hi = vcvt_high_f64_f32(vmax);
-        for (size_t b = 0; b < axis; b++) {
-            const float32x4_t vx = load_cols(x + b * inner, k, 0.0f);
-            const float64x2_t vlo = vsubq_f64(
-                vsubq_f64(vcvt_f64_f32(vget_low_f32(vx)), vm_lo), vlog_lo);
-            const float64x2_t vhi =
-                vsubq_f64(vsubq_f64(vcvt_high_f64_f32(vx), vm_hi), vlog_hi);
-            store_cols(y + b * inner, k,
-                       vcvt_high_f32_f64(vcvt_f32_f64(vlo), vhi));
+        float64x2_t vlog_lo[AXIS_VECS], vlog_hi[AXIS_VECS];
+        float64x2_t vm_lo[AXIS_VECS], vm_hi[AXIS_VECS];
+        for (int v = 0; v < nvec; v++) {
+            double sums[4], logs[4];
+            vst1q_f64(sums, vacc_lo[v]);
+            vst1q_f64(sums + 2, vacc_hi[v]);
+            for (int j = 0; j < 4; j++)
+                logs[j] = sums[j] == 0.0 ? 0.0 : log(sums[j]);
+            vlog_lo[v] = vld1q_f64(logs);
+            vlog_hi[v] = vld1q_f64(logs + 2);
+            vm_lo[v] = vcvt_f64_f32(vget_low_f32(vmax[v]));
+            vm_hi[v] = vcvt_high_f64_f32(vmax[v]);
         }
+        for (size_t b = 0; b < axis; b++)
+            for (int v = 0; v < nvec; v++) {
+                const size_t at = b * inner + 4 * v;
+                const float32x4_t vx = load_cols(x + at, k, 0.0f);
+                const float64x2_t vlo = vsubq_f64(
+                    vsubq_f64(vcvt_f64_f32(vget_low_f32(vx)), vm_lo[v]),
+                    vlog_lo[v]);
+                const float64x2_t vhi = vsubq_f64(
+                    vsubq_f64(vcvt_high_f64_f32(vx), vm_hi[v]), vlog_hi[v]);
+                store_cols(y + at, k,
+                           vcvt_high_f32_f64(vcvt_f32_f64(vlo), vhi));
+            }
     }
 }
 
@@ -444,10 +477,19 @@ static void axis_neon(const float *x, float *y, size_t outer, size_t axis,
         const float *xo = x + o * axis * inner;
         float *yo = y + o * axis * inner;
         size_t i = 0;
-        for (; i + 4 <= inner; i += 4)
-            axis_block(xo + i, yo + i, axis, inner, 4, flags, log_form);
-        if (i < inner)
-            axis_block(xo + i, yo + i, axis, inner, inner - i, flags, log_form);
+        for (; i + 4 * AXIS_VECS <= inner; i += 4 * AXIS_VECS) {
+            if (log_form)
+                axis_block(xo + i, yo + i, axis, inner, 4, flags, 1, AXIS_VECS);
+            else
+                axis_block(xo + i, yo + i, axis, inner, 4, flags, 0, AXIS_VECS);
+        }
+        for (; i < inner; i += 4) {
+            const size_t k = inner - i < 4 ? inner - i : 4;
+            if (log_form)
+                axis_block(xo + i, yo + i, axis, inner, k, flags, 1, 1);
+            else
+                axis_block(xo + i, yo + i, axis, inner, k, flags, 0, 1);
+        }
     }
 }
 

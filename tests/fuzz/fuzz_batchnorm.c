@@ -16,11 +16,11 @@
 #include "fuzz_input.h"
 #include "simdnn/simdnn.h"
 
-#define FAIL(...)                                                            \
-    do {                                                                     \
-        fprintf(stderr, "fuzz_batchnorm: " __VA_ARGS__);                     \
-        fputc('\n', stderr);                                                 \
-        abort();                                                             \
+#define FAIL(...)                                                              \
+    do {                                                                       \
+        fprintf(stderr, "fuzz_batchnorm: " __VA_ARGS__);                       \
+        fputc('\n', stderr);                                                   \
+        abort();                                                               \
     } while (0)
 
 typedef struct shape {
@@ -58,8 +58,8 @@ static void check_close(const char *what, size_t i, double got, double want,
                         double bound)
 {
     if (!(fabs(got - want) <= bound))
-        FAIL("%s: %s[%zu]: want %.9g got %.9g (bound %.3g)", case_text,
-             what, i, want, got, bound);
+        FAIL("%s: %s[%zu]: want %.9g got %.9g (bound %.3g)", case_text, what, i,
+             want, got, bound);
 }
 
 /* Per-channel double statistics of x. */
@@ -97,13 +97,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s.layout = (simdnn_layout)(mode & 1);
     if ((mode & 0x0E) == 0x0E)
         s.layout = (simdnn_layout)3;
-    static const float eps_choices[] = {1e-5f, 1e-3f, 1.0f, 0.0f, -1e-5f,
-                                        NAN};
+    static const float eps_choices[] = {1e-5f, 1e-3f, 1.0f, 0.0f, -1e-5f, NAN};
     float eps = eps_choices[fuzz_u8(&in) % 6 * ((mode & 0x10) != 0)];
-    static const float momentum_choices[] = {0.9f, 0.0f, 1.0f, 0.5f,
+    static const float momentum_choices[] = {0.9f,  0.0f, 1.0f, 0.5f,
                                              -0.1f, 1.5f, NAN};
-    float momentum = momentum_choices[fuzz_u8(&in) % 7 *
-                                      ((mode & 0x20) != 0)];
+    float momentum = momentum_choices[fuzz_u8(&in) % 7 * ((mode & 0x20) != 0)];
     unsigned flags = (mode & 0x40) ? SIMDNN_BATCHNORM_FUSE_RELU : 0;
     if ((mode & 0xC0) == 0xC0)
         flags = 0x80;
@@ -145,35 +143,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool valid;
     if (op == 0) {
         valid = common_ok && (flags & ~SIMDNN_BATCHNORM_FUSE_RELU) == 0;
-        status = simdnn_batchnorm_inference_f32(x, y, s.n, s.c, s.spatial,
-                                                s.layout, gamma, beta, mean,
-                                                var, eps, flags);
+        status =
+            simdnn_batchnorm_inference_f32(x, y, s.n, s.c, s.spatial, s.layout,
+                                           gamma, beta, mean, var, eps, flags);
     } else if (op == 1) {
         valid = common_ok && (flags & ~SIMDNN_BATCHNORM_FUSE_RELU) == 0 &&
-                momentum >= 0 && momentum <= 1 &&
-                !(s.c > 0 && s.count == 0);
+                momentum >= 0 && momentum <= 1 && !(s.c > 0 && s.count == 0);
         status = simdnn_batchnorm_training_f32(
             x, y, s.n, s.c, s.spatial, s.layout, gamma, beta, eps, momentum,
             bmean, bvar, rmean, rvar, flags);
     } else {
         valid = common_ok && !(s.c > 0 && s.count == 0);
         status = simdnn_batchnorm_backward_f32(x, dy, y, s.n, s.c, s.spatial,
-                                               s.layout, gamma, mean, var,
-                                               eps, dgamma, dbeta);
+                                               s.layout, gamma, mean, var, eps,
+                                               dgamma, dbeta);
     }
     if (!valid) {
         if (status != SIMDNN_INVALID_ARGUMENT)
             FAIL("invalid call (op %d eps %g momentum %g layout %d flags %u "
                  "count %zu) returned %d",
-                 op, eps, momentum, (int)s.layout, flags, s.count,
-                 (int)status);
+                 op, eps, momentum, (int)s.layout, flags, s.count, (int)status);
         if (!same(x, x0, total) || !same(y, y0, total) ||
-            !same(dy, dy0, total) ||
-            !same(rmean, rmean0, s.c) || !same(rvar, rvar0, s.c))
+            !same(dy, dy0, total) || !same(rmean, rmean0, s.c) ||
+            !same(rvar, rvar0, s.c))
             FAIL("invalid call wrote an output");
         for (size_t i = 0; i < s.c; i++)
-            if (bmean[i] != -7.0f || bvar[i] != -7.0f ||
-                dgamma[i] != -7.0f || dbeta[i] != -7.0f)
+            if (bmean[i] != -7.0f || bvar[i] != -7.0f || dgamma[i] != -7.0f ||
+                dbeta[i] != -7.0f)
                 FAIL("invalid call wrote per-channel outputs");
     } else if (status != SIMDNN_SUCCESS) {
         FAIL("valid call (op %d) returned %d", op, (int)status);
@@ -181,7 +177,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(case_text, sizeof(case_text),
                  "op %d isa %s layout %d n %zu c %zu spatial %zu eps %g "
                  "momentum %g flags %u in_place %d",
-                 op, simdnn_isa_name(simdnn_family_isa(SIMDNN_FAMILY_BATCHNORM)),
+                 op,
+                 simdnn_isa_name(simdnn_family_isa(SIMDNN_FAMILY_BATCHNORM)),
                  (int)s.layout, s.n, s.c, s.spatial, eps, momentum, flags,
                  (int)in_place);
         for (size_t ci = 0; ci < s.c; ci++) {
@@ -191,19 +188,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (op == 1)
                 channel_stats(&s, x0, ci, &m, &v, &mabs);
             if (op == 1) {
-                check_close("batch_mean", ci, bmean[ci], m, 1e-6 * mabs);
+                check_close("batch_mean", ci, bmean[ci], m,
+                            1e-6 * (fabs(m) + sqrt(v)));
                 check_close("batch_var", ci, bvar[ci], v, 1e-6 * v + 1e-37);
                 double unbiased =
                     s.count > 1 ? v * s.count / (s.count - 1.0) : v;
-                double wm = momentum * (double)rmean0[ci] +
-                            (1.0 - momentum) * m;
-                double wv = momentum * (double)rvar0[ci] +
-                            (1.0 - momentum) * unbiased;
+                double wm =
+                    momentum * (double)rmean0[ci] + (1.0 - momentum) * m;
+                double wv =
+                    momentum * (double)rvar0[ci] + (1.0 - momentum) * unbiased;
                 check_close("running_mean", ci, rmean[ci], wm,
                             1e-6 * (fabs(momentum * rmean0[ci]) +
-                                    fabs((1 - momentum) * mabs)) + 1e-37);
-                check_close("running_var", ci, rvar[ci], wv, 1e-6 * wv +
-                                                                 1e-37);
+                                    fabs(1 - momentum) * (fabs(m) + sqrt(v))) +
+                                1e-37);
+                check_close("running_var", ci, rvar[ci], wv, 1e-6 * wv + 1e-37);
             }
             double inv_std = 1.0 / sqrt(v + (double)eps);
             double a = gamma[ci] * inv_std, b = beta[ci] - m * a;
@@ -229,14 +227,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     if (op == 2) {
                         double xhat = (x0[i] - m) * inv_std, N = s.count;
                         double g = gamma[ci] * inv_std;
-                        want = g * (dy0[i] - sum_dy / N -
-                                    xhat * sum_dy_xhat / N);
+                        want =
+                            g * (dy0[i] - sum_dy / N - xhat * sum_dy_xhat / N);
                         bound = 1e-5 * fabs(g) *
-                                (fabs(dy0[i]) + fabs(sum_dy) / N +
-                                 fabs(xhat * sum_dy_xhat) / N);
+                                (fabs(dy0[i]) + abs_dy / N +
+                                 fabs(xhat) * abs_dyx / N);
                     } else {
                         want = x0[i] * a + b;
-                        bound = 1e-6 * (fabs(x0[i] * a) + fabs(b));
+                        /* Inference: relative to the terms of x*a + b;
+                         * training: to those of gamma*xhat + beta. */
+                        double gxhat = gamma[ci] * (x0[i] - m) * inv_std;
+                        bound = op == 0 ? 1e-6 * (fabs(x0[i] * a) + fabs(b))
+                                        : 1e-6 * (fabs(gxhat) + fabs(beta[ci]) +
+                                                  fabs(gamma[ci]));
                         if (flags & SIMDNN_BATCHNORM_FUSE_RELU)
                             want = want > 0 ? want : 0;
                     }

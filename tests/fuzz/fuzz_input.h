@@ -52,9 +52,9 @@ static inline size_t fuzz_size(fuzz_input *in, size_t max)
 static inline float fuzz_float(fuzz_input *in, int allow_special)
 {
     static const float specials[] = {
-        NAN,     INFINITY, -INFINITY, 0.0f,     -0.0f,   FLT_MIN,
-        -FLT_MIN, 0x1p-149f, FLT_MAX, -FLT_MAX, 88.72f, -87.33f,
-        1e38f,   -1e38f,   103.9f,   -103.9f,
+        NAN,      INFINITY,  -INFINITY, 0.0f,     -0.0f,  FLT_MIN,
+        -FLT_MIN, 0x1p-149f, FLT_MAX,   -FLT_MAX, 88.72f, -87.33f,
+        1e38f,    -1e38f,    103.9f,    -103.9f,
     };
     uint8_t kind = fuzz_u8(in);
     if (allow_special && kind < 24)

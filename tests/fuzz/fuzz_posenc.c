@@ -14,11 +14,11 @@
 #include "fuzz_input.h"
 #include "simdnn/simdnn.h"
 
-#define FAIL(...)                                                            \
-    do {                                                                     \
-        fprintf(stderr, "fuzz_posenc: " __VA_ARGS__);                        \
-        fputc('\n', stderr);                                                 \
-        abort();                                                             \
+#define FAIL(...)                                                              \
+    do {                                                                       \
+        fprintf(stderr, "fuzz_posenc: " __VA_ARGS__);                          \
+        fputc('\n', stderr);                                                   \
+        abort();                                                               \
     } while (0)
 
 /* Documented bounds (include/simdnn/simdnn.h). */
@@ -94,15 +94,15 @@ static void fuzz_table(fuzz_input *in, bool add)
     float *before = malloc((span ? span : 1) * sizeof(float));
     memcpy(before, buf, span * sizeof(float));
 
-    bool valid = d % 2 == 0 && !(positions > 1 && stride < d) && base_ok &&
-                 offset + positions <= SIMDNN_POSENC_MAX_POSITION &&
-                 (layout == SIMDNN_POSENC_INTERLEAVED ||
-                  layout == SIMDNN_POSENC_SPLIT);
+    bool valid =
+        d % 2 == 0 && !(positions > 1 && stride < d) && base_ok &&
+        offset + positions <= SIMDNN_POSENC_MAX_POSITION &&
+        (layout == SIMDNN_POSENC_INTERLEAVED || layout == SIMDNN_POSENC_SPLIT);
     simdnn_status status =
         add ? simdnn_posenc_add_f32(buf, positions, d, stride, offset, base,
                                     layout)
-            : simdnn_posenc_table_f32(buf, positions, d, stride, offset,
-                                      base, layout);
+            : simdnn_posenc_table_f32(buf, positions, d, stride, offset, base,
+                                      layout);
     if (!valid) {
         if (status != SIMDNN_INVALID_ARGUMENT)
             FAIL("invalid call (d %zu stride %zu offset %zu base %g "
@@ -122,8 +122,8 @@ static void fuzz_table(fuzz_input *in, bool add)
                 if (!(fabs(got - want) <= bound))
                     FAIL("%s p %zu j %zu d %zu base %g: want %.17g got "
                          "%.17g",
-                         add ? "add" : "table", offset + r, j, d, base,
-                         want, got);
+                         add ? "add" : "table", offset + r, j, d, base, want,
+                         got);
             }
             for (size_t j = d; d && r + 1 < positions && j < stride; j++)
                 if (memcmp(&buf[r * stride + j], &before[r * stride + j],
@@ -157,12 +157,12 @@ static void fuzz_rope(fuzz_input *in)
     float *before = malloc((span ? span : 1) * sizeof(float));
     memcpy(before, buf, span * sizeof(float));
 
-    bool valid = head_dim % 2 == 0 && !(tokens > 1 && stride < row) &&
-                 base_ok && offset + tokens <= SIMDNN_POSENC_MAX_POSITION &&
-                 (style == SIMDNN_ROPE_INTERLEAVED ||
-                  style == SIMDNN_ROPE_HALF);
-    simdnn_status status = simdnn_rope_f32(buf, tokens, heads, head_dim,
-                                           stride, offset, base, style);
+    bool valid =
+        head_dim % 2 == 0 && !(tokens > 1 && stride < row) && base_ok &&
+        offset + tokens <= SIMDNN_POSENC_MAX_POSITION &&
+        (style == SIMDNN_ROPE_INTERLEAVED || style == SIMDNN_ROPE_HALF);
+    simdnn_status status = simdnn_rope_f32(buf, tokens, heads, head_dim, stride,
+                                           offset, base, style);
     if (!valid) {
         if (status != SIMDNN_INVALID_ARGUMENT)
             FAIL("invalid rope call returned %d", (int)status);
@@ -178,15 +178,15 @@ static void fuzz_rope(fuzz_input *in)
             for (size_t k = 0; k < half; k++) {
                 size_t base_i = t * stride + h * head_dim;
                 size_t iu = base_i + (style == SIMDNN_ROPE_HALF ? k : 2 * k);
-                size_t iv = base_i + (style == SIMDNN_ROPE_HALF ? k + half
-                                                                : 2 * k + 1);
-                double angle = (double)(offset + t) *
-                               frequency(k, head_dim, base);
+                size_t iv =
+                    base_i + (style == SIMDNN_ROPE_HALF ? k + half : 2 * k + 1);
+                double angle =
+                    (double)(offset + t) * frequency(k, head_dim, base);
                 double c = cos(angle), s = sin(angle);
                 double u = before[iu], v = before[iv];
                 double want_u = u * c - v * s, want_v = u * s + v * c;
-                double bound = ROPE_BOUND_FACTOR * 0x1p-24 *
-                               (fabs(u) + fabs(v));
+                double bound =
+                    ROPE_BOUND_FACTOR * 0x1p-24 * (fabs(u) + fabs(v));
                 if (!(fabs(buf[iu] - want_u) <= bound) ||
                     !(fabs(buf[iv] - want_v) <= bound))
                     FAIL("rope t %zu h %zu k %zu: want (%g, %g) got "

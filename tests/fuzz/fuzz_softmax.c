@@ -15,11 +15,11 @@
 #include "fuzz_input.h"
 #include "simdnn/simdnn.h"
 
-#define FAIL(...)                                                            \
-    do {                                                                     \
-        fprintf(stderr, "fuzz_softmax: " __VA_ARGS__);                       \
-        fputc('\n', stderr);                                                 \
-        abort();                                                             \
+#define FAIL(...)                                                              \
+    do {                                                                       \
+        fprintf(stderr, "fuzz_softmax: " __VA_ARGS__);                         \
+        fputc('\n', stderr);                                                   \
+        abort();                                                               \
     } while (0)
 
 static const uint32_t canary = 0x7FC0DEADu;
@@ -55,8 +55,8 @@ static void check_row(const float *x, const float *y, size_t n, size_t step,
         bool zero = flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO;
         for (size_t i = 0; i < n; i++) {
             float got = y[i * step];
-            bool ok = zero ? (log_form ? got == -INFINITY : got == 0.0f)
-                           : isnan(got);
+            bool ok =
+                zero ? (log_form ? got == -INFINITY : got == 0.0f) : isnan(got);
             if (!ok)
                 FAIL("all -inf row: element %zu is %a", i, (double)got);
         }
@@ -65,8 +65,7 @@ static void check_row(const float *x, const float *y, size_t n, size_t step,
     if (nan_row) {
         for (size_t i = 0; i < n; i++)
             if (!isnan(y[i * step]))
-                FAIL("NaN/+Inf row: element %zu is %a", i,
-                     (double)y[i * step]);
+                FAIL("NaN/+Inf row: element %zu is %a", i, (double)y[i * step]);
         return;
     }
     long double sum = 0;
@@ -80,8 +79,7 @@ static void check_row(const float *x, const float *y, size_t n, size_t step,
             long double want = d - log_sum;
             if (isinf((double)want)) {
                 if (got != -INFINITY)
-                    FAIL("log: element %zu want -inf got %a", i,
-                         (double)got);
+                    FAIL("log: element %zu want -inf got %a", i, (double)got);
                 continue;
             }
             long double err = fabsl((long double)got - want);
@@ -93,11 +91,10 @@ static void check_row(const float *x, const float *y, size_t n, size_t step,
             if (want >= FLT_MIN) {
                 long double err = fabsl((long double)got - want) / want;
                 if (!(err <= 2e-6L))
-                    FAIL("element %zu n %zu want %La got %a (rel %Lg)", i,
-                         n, want, (double)got, err);
+                    FAIL("element %zu n %zu want %La got %a (rel %Lg)", i, n,
+                         want, (double)got, err);
             } else if (!(got >= 0 && got <= FLT_MIN)) {
-                FAIL("tiny element %zu want %La got %a", i, want,
-                     (double)got);
+                FAIL("tiny element %zu want %La got %a", i, want, (double)got);
             }
         }
     }
@@ -143,8 +140,8 @@ static void fuzz_rows(fuzz_input *in, bool log_form)
                 FAIL("invalid call wrote y[%zu]", i);
     } else {
         if (status != SIMDNN_SUCCESS)
-            FAIL("valid call returned %d (rows %zu n %zu)", (int)status,
-                 rows, n);
+            FAIL("valid call returned %d (rows %zu n %zu)", (int)status, rows,
+                 n);
         for (size_t r = 0; r < rows && n; r++)
             check_row(x_copy + r * xs, y + r * ys, n, 1, log_form, flags);
         for (size_t r = 0; n && !in_place && r + 1 < rows; r++)
@@ -177,16 +174,14 @@ static void fuzz_axis(fuzz_input *in, bool log_form)
     memcpy(x_copy, x, count * sizeof(float));
     float *y = in_place ? x : y_own;
     simdnn_status status =
-        log_form
-            ? simdnn_log_softmax_axis_f32(x, y, outer, axis, inner, flags)
-            : simdnn_softmax_axis_f32(x, y, outer, axis, inner, flags);
+        log_form ? simdnn_log_softmax_axis_f32(x, y, outer, axis, inner, flags)
+                 : simdnn_softmax_axis_f32(x, y, outer, axis, inner, flags);
     if (status != SIMDNN_SUCCESS)
         FAIL("axis call returned %d", (int)status);
     for (size_t o = 0; o < outer; o++)
         for (size_t i = 0; i < inner && axis; i++)
-            check_row(x_copy + o * axis * inner + i,
-                      y + o * axis * inner + i, axis, inner, log_form,
-                      flags);
+            check_row(x_copy + o * axis * inner + i, y + o * axis * inner + i,
+                      axis, inner, log_form, flags);
     free(x);
     free(x_copy);
     free(y_own);
