@@ -75,7 +75,7 @@ static double half_ulp(double v)
 
 static void fuzz_table(fuzz_input *in, bool add)
 {
-    size_t positions = fuzz_size(in, 24), d = fuzz_size(in, 300);
+    size_t positions = fuzz_size(in, 70), d = fuzz_size(in, 300);
     uint8_t shape = fuzz_u8(in);
     size_t stride = d + (shape & 7);
     if (shape & 0x40)
