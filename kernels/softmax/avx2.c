@@ -196,7 +196,7 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
                                const int fast, const int prefetch)
 {
     __m256d vacc0 = _mm256_setzero_pd(), vacc1 = _mm256_setzero_pd();
-    for (; n >= 32; n -= 32, x += 32, y += store ? 32 : 0) {
+    for (; n >= 32; n -= 32, x += 32, y = store ? y + 32 : y) {
         if (prefetch) { /* the next chunk, while this one computes */
             _mm_prefetch((const char *)(x + SOFTMAX_ONLINE_CHUNK), _MM_HINT_T0);
             _mm_prefetch((const char *)(x + SOFTMAX_ONLINE_CHUNK + 16),
@@ -217,7 +217,7 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
         vacc0 = _mm256_add_pd(vacc0, widen_lo(vblock));
         vacc1 = _mm256_add_pd(vacc1, widen_hi(vblock));
     }
-    for (; n >= 8; n -= 8, x += 8, y += store ? 8 : 0) {
+    for (; n >= 8; n -= 8, x += 8, y = store ? y + 8 : y) {
         const __m256 ve = exp_minus_max(_mm256_loadu_ps(x), args, fast);
         if (store)
             _mm256_storeu_ps(y, ve);

@@ -167,7 +167,7 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
                                const int fast, const int prefetch)
 {
     __m512d vacc0 = _mm512_setzero_pd(), vacc1 = _mm512_setzero_pd();
-    for (; n >= 64; n -= 64, x += 64, y += store ? 64 : 0) {
+    for (; n >= 64; n -= 64, x += 64, y = store ? y + 64 : y) {
         if (prefetch) { /* the next chunk, while this one computes */
             for (int k = 0; k < 64; k += 16)
                 _mm_prefetch((const char *)(x + SOFTMAX_ONLINE_CHUNK + k),
@@ -188,7 +188,7 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
         vacc0 = _mm512_add_pd(vacc0, widen_lo(vblock));
         vacc1 = _mm512_add_pd(vacc1, widen_hi(vblock));
     }
-    for (; n >= 16; n -= 16, x += 16, y += store ? 16 : 0) {
+    for (; n >= 16; n -= 16, x += 16, y = store ? y + 16 : y) {
         const __m512 ve = exp_minus_max(_mm512_loadu_ps(x), args, fast);
         if (store)
             _mm512_storeu_ps(y, ve);

@@ -158,7 +158,7 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
                                const int fast)
 {
     float64x2_t vacc0 = vdupq_n_f64(0.0), vacc1 = vdupq_n_f64(0.0);
-    for (; n >= 16; n -= 16, x += 16, y += store ? 16 : 0) {
+    for (; n >= 16; n -= 16, x += 16, y = store ? y + 16 : y) {
         const float32x4_t ve0 = exp_minus_max(vld1q_f32(x), args, fast);
         const float32x4_t ve1 = exp_minus_max(vld1q_f32(x + 4), args, fast);
         const float32x4_t ve2 = exp_minus_max(vld1q_f32(x + 8), args, fast);
@@ -174,7 +174,7 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
         vacc0 = vaddq_f64(vacc0, vcvt_f64_f32(vget_low_f32(vblock)));
         vacc1 = vaddq_f64(vacc1, vcvt_high_f64_f32(vblock));
     }
-    for (; n >= 4; n -= 4, x += 4, y += store ? 4 : 0) {
+    for (; n >= 4; n -= 4, x += 4, y = store ? y + 4 : y) {
         const float32x4_t ve = exp_minus_max(vld1q_f32(x), args, fast);
         if (store)
             vst1q_f32(y, ve);
