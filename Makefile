@@ -1,12 +1,15 @@
 # simdnn: the two commands of the README.
 #
 #   make test    every test configuration (native, ASan+UBSan, AVX-512
-#                through SIMDe, aarch64 under qemu, valgrind, TSan), each
-#                in its own directory under build/; one summary at the end
+#                through SIMDe, libFuzzer, aarch64 under qemu, valgrind,
+#                TSan), each in its own directory under build/; one summary
+#                at the end
 #   make bench   the benchmark report (scripts/bench.sh: Release build in
 #                build/bench, report folder under bench-out/)
+#   make fuzz    only the libFuzzer configuration, FUZZ_SECONDS (default
+#                300) per harness instead of make test's 20
 #
-# Both first check the Debian packages they need (scripts/deps.sh installs
+# Each first checks the Debian packages it needs (scripts/deps.sh installs
 # the missing ones when run as root, or prints the exact command).
 #
 # Knobs: JOBS=2 (parallel compile and ctest jobs; the reference machine has
@@ -16,14 +19,15 @@
 
 JOBS ?= 2
 CONFIGS ?=
+FUZZ_SECONDS ?= 300
 export JOBS
 
-.PHONY: all test bench deps clean format help
+.PHONY: all test bench fuzz deps clean format help
 
 all: test
 
 help:
-	@sed -n '3,16p' Makefile
+	@sed -n '3,19p' Makefile
 
 deps:
 	@bash scripts/deps.sh test
@@ -31,6 +35,11 @@ deps:
 test:
 	@bash scripts/deps.sh test
 	@SIMDNN_CONFIGS="$(CONFIGS)" bash scripts/test.sh
+
+fuzz:
+	@bash scripts/deps.sh test
+	@SIMDNN_CONFIGS=fuzz SIMDNN_FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	    bash scripts/test.sh
 
 bench:
 	@bash scripts/deps.sh bench

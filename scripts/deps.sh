@@ -28,11 +28,13 @@ case "$profile" in
 test)
     # simde: the AVX-512 kernels under emulation; the aarch64 cross
     # toolchain, SLEEF for arm64 and qemu: the aarch64 configuration;
-    # valgrind: memcheck over the scalar and AVX2 suites; clang: the
-    # ThreadSanitizer build.
+    # valgrind: memcheck over the scalar and AVX2 suites; clang and its
+    # sanitizer runtimes (libclang-rt-dev, only recommended by clang): the
+    # ThreadSanitizer build and the libFuzzer harnesses.
     packages=("${common[@]}" libsimde-dev gcc-aarch64-linux-gnu
               g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
-              qemu-user-static libsleef-dev:arm64 valgrind clang)
+              qemu-user-static libsleef-dev:arm64 valgrind clang
+              libclang-rt-dev)
     ;;
 bench)
     # Google Benchmark; python3 + matplotlib for the report and its chart;

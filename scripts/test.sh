@@ -14,6 +14,10 @@
 #   valgrind  memcheck over the scalar and avx2 suites of the native build
 #             (ctest label "valgrind"; valgrind cannot run AVX-512)
 #   tsan      the threads test built with -fsanitize=thread
+#   fuzz      the libFuzzer harnesses of tests/fuzz (clang, ASan+UBSan, the
+#             SIMDe build so that the inputs reach scalar, avx2 and avx512
+#             kernels), SIMDNN_FUZZ_SECONDS (default 20) per harness;
+#             `make fuzz` runs only this, longer
 #
 # SIMDNN_CONFIGS="native tsan" (or `make test CONFIGS=...`) runs a subset.
 # JOBS (default 2) is the parallelism of the builds and of ctest. Prints
@@ -26,7 +30,7 @@ root=$PWD
 jobs=${JOBS:-2}
 build_root=${SIMDNN_BUILD_ROOT:-$root/build}
 configs=${SIMDNN_CONFIGS:-}
-[ -n "$configs" ] || configs="native asan simde aarch64 valgrind tsan"
+[ -n "$configs" ] || configs="native asan simde fuzz aarch64 valgrind tsan"
 host_arch=$(uname -m)
 
 generator=()
@@ -174,12 +178,34 @@ config_tsan() {
         run_ctest tsan "$dir" -L threads && ((built_ok))
 }
 
+config_fuzz() {
+    local dir=$build_root/fuzz
+    if ! command -v clang >/dev/null 2>&1; then
+        echo "clang not installed (scripts/deps.sh installs it)"
+        return 1
+    fi
+    local simde=()
+    [ "$host_arch" = x86_64 ] && simde=(-DSIMDNN_AVX512_VIA_SIMDE=ON)
+    local cc=()
+    [ -f "$dir/CMakeCache.txt" ] ||
+        cc=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
+    # The family suites are not rebuilt here (SIMDNN_BUILD_TESTS=OFF): the
+    # other configurations run them.
+    configure "$dir" "${cc[@]}" "${simde[@]}" \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DSIMDNN_BUILD_TESTS=OFF -DSIMDNN_BUILD_FUZZ=ON \
+        -DSIMDNN_SANITIZE=address,undefined \
+        -DSIMDNN_FUZZ_SECONDS="${SIMDNN_FUZZ_SECONDS:-20}" &&
+        build "$dir" &&
+        run_ctest fuzz "$dir" -L fuzz && ((built_ok))
+}
+
 for config in $configs; do
     case "$config" in
-    native|asan|simde|aarch64|valgrind|tsan) ;;
+    native|asan|simde|fuzz|aarch64|valgrind|tsan) ;;
     *)
-        echo "unknown configuration '$config' (native asan simde aarch64" \
-             "valgrind tsan)" >&2
+        echo "unknown configuration '$config' (native asan simde fuzz" \
+             "aarch64 valgrind tsan)" >&2
         exit 2
         ;;
     esac
