@@ -6,6 +6,10 @@ the ISA cap, the second the entry point. The seeds cover every cap and
 entry point with a deterministic tail of bytes, so the fuzzer starts from
 inputs that already reach every kernel. Rerun after changing a harness's
 input format: python3 tests/fuzz/make_seeds.py
+
+The other files of the corpus (named by their SHA-1) are the minimized
+corpus of the fuzzing runs recorded in docs/hardening.md
+(libFuzzer -merge=1 over the native and SIMDe runs); they are only read.
 """
 import os
 import random
