@@ -93,6 +93,14 @@ record() {
         [ "$skipped" -gt 0 ] && line="$line; $skipped skipped"
     fi
     [ -n "$note" ] && line="$note${line:+; $line}"
+    if [ "$rc" -ne 0 ] && [ -f "$dir/ctest-$name.log" ]; then
+        local names
+        names=$(sed -n '/The following tests FAILED:/,$p' \
+                "$dir/ctest-$name.log" |
+                sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\).*/\1/p' |
+                tr '\n' ' ')
+        [ -n "$names" ] && line="$line; failed: ${names% }"
+    fi
     if [ "$rc" -eq 0 ]; then
         passed=$((passed + 1))
         summary+=("$(printf 'PASS  %-9s %4ss  %s' "$name" "$seconds" "$line")")
