@@ -124,8 +124,7 @@ static void choose_all(void)
             fprintf(stderr, "simdnn: %s: using %s%s\n",
                     simdnn_family_name((simdnn_family)f),
                     simdnn_isa_name((simdnn_isa)chosen),
-                    chosen == SIMDNN_ISA_AVX512 &&
-                            cpu_features.avx512_emulated
+                    chosen == SIMDNN_ISA_AVX512 && cpu_features.avx512_emulated
                         ? " (emulated by SIMDe)"
                         : "");
     }
@@ -260,8 +259,8 @@ const char *simdnn_isa_name(simdnn_isa isa)
 
 const char *simdnn_family_name(simdnn_family family)
 {
-    static const char *const names[SIMDNN_FAMILY_COUNT] = {
-        "softmax", "posenc", "batchnorm"};
+    static const char *const names[SIMDNN_FAMILY_COUNT] = {"softmax", "posenc",
+                                                           "batchnorm"};
     return (unsigned)family < SIMDNN_FAMILY_COUNT ? names[family] : "unknown";
 }
 

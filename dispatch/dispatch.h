@@ -19,11 +19,11 @@
 
 /* What the CPU and OS can execute, independent of the build and the cap. */
 typedef struct simdnn_cpu_features {
-    bool avx2_fma;  /* CPUID AVX2, FMA, AVX; XCR0 saves XMM and YMM */
-    bool avx512f;   /* CPUID AVX512F; XCR0 also saves opmask and ZMM */
-    bool neon;      /* aarch64 Advanced SIMD */
-    bool os_avx;    /* XCR0 bits 1-2 (diagnostics) */
-    bool os_avx512; /* XCR0 bits 5-7 (diagnostics) */
+    bool avx2_fma;        /* CPUID AVX2, FMA, AVX; XCR0 saves XMM and YMM */
+    bool avx512f;         /* CPUID AVX512F; XCR0 also saves opmask and ZMM */
+    bool neon;            /* aarch64 Advanced SIMD */
+    bool os_avx;          /* XCR0 bits 1-2 (diagnostics) */
+    bool os_avx512;       /* XCR0 bits 5-7 (diagnostics) */
     bool avx512_emulated; /* AVX-512 kernels built against SIMDe */
     char model[64];       /* CPU brand string where known */
 } simdnn_cpu_features;
@@ -32,8 +32,7 @@ SIMDNN_INTERNAL const simdnn_cpu_features *simdnn_cpu(void);
 SIMDNN_INTERNAL void simdnn_cpu_detect(simdnn_cpu_features *out);
 
 /* Whether this build holds a kernel of `family` for `isa`. */
-SIMDNN_INTERNAL bool simdnn_kernel_built(simdnn_family family,
-                                         simdnn_isa isa);
+SIMDNN_INTERNAL bool simdnn_kernel_built(simdnn_family family, simdnn_isa isa);
 
 /* The ISA whose kernel `family` must call now. */
 SIMDNN_INTERNAL simdnn_isa simdnn_dispatch_isa(simdnn_family family);

@@ -55,8 +55,8 @@ extern "C" {
 #define SIMDNN_VERSION_MAJOR 0
 #define SIMDNN_VERSION_MINOR 1
 #define SIMDNN_VERSION_PATCH 0
-#define SIMDNN_VERSION                                                       \
-    (SIMDNN_VERSION_MAJOR * 10000 + SIMDNN_VERSION_MINOR * 100 +             \
+#define SIMDNN_VERSION                                                         \
+    (SIMDNN_VERSION_MAJOR * 10000 + SIMDNN_VERSION_MINOR * 100 +               \
      SIMDNN_VERSION_PATCH)
 
 /* The version of the library actually linked, as SIMDNN_VERSION encodes it. */
@@ -206,11 +206,9 @@ SIMDNN_API simdnn_status simdnn_log_softmax_f32(const float *x, float *y,
  */
 SIMDNN_API simdnn_status simdnn_softmax_axis_f32(const float *x, float *y,
                                                  size_t outer, size_t axis,
-                                                 size_t inner,
-                                                 unsigned flags);
-SIMDNN_API simdnn_status simdnn_log_softmax_axis_f32(const float *x,
-                                                     float *y, size_t outer,
-                                                     size_t axis,
+                                                 size_t inner, unsigned flags);
+SIMDNN_API simdnn_status simdnn_log_softmax_axis_f32(const float *x, float *y,
+                                                     size_t outer, size_t axis,
                                                      size_t inner,
                                                      unsigned flags);
 
@@ -275,25 +273,18 @@ typedef enum simdnn_posenc_layout {
  * <= 1; position_offset + positions > SIMDNN_POSENC_MAX_POSITION; unknown
  * layout; byte counts overflowing size_t.
  */
-SIMDNN_API simdnn_status simdnn_posenc_table_f32(float *table,
-                                                 size_t positions,
-                                                 size_t d_model,
-                                                 size_t row_stride,
-                                                 size_t position_offset,
-                                                 double base,
-                                                 simdnn_posenc_layout layout);
+SIMDNN_API simdnn_status simdnn_posenc_table_f32(
+    float *table, size_t positions, size_t d_model, size_t row_stride,
+    size_t position_offset, double base, simdnn_posenc_layout layout);
 
 /*
  * x[r][j] += PE[position_offset + r][j] in place, same arguments and errors
  * as simdnn_posenc_table_f32 (x instead of table). The encoding value is
  * the one the table would hold; the sum is rounded once.
  */
-SIMDNN_API simdnn_status simdnn_posenc_add_f32(float *x, size_t positions,
-                                               size_t d_model,
-                                               size_t row_stride,
-                                               size_t position_offset,
-                                               double base,
-                                               simdnn_posenc_layout layout);
+SIMDNN_API simdnn_status simdnn_posenc_add_f32(
+    float *x, size_t positions, size_t d_model, size_t row_stride,
+    size_t position_offset, double base, simdnn_posenc_layout layout);
 
 /*
  * Rotary position embedding (RoPE) applied in place to a tensor
@@ -322,9 +313,8 @@ typedef enum simdnn_rope_style {
     SIMDNN_ROPE_HALF = 1
 } simdnn_rope_style;
 
-SIMDNN_API simdnn_status simdnn_rope_f32(float *x, size_t tokens,
-                                         size_t heads, size_t head_dim,
-                                         size_t token_stride,
+SIMDNN_API simdnn_status simdnn_rope_f32(float *x, size_t tokens, size_t heads,
+                                         size_t head_dim, size_t token_stride,
                                          size_t position_offset, double base,
                                          simdnn_rope_style style);
 
@@ -399,8 +389,8 @@ SIMDNN_API simdnn_status simdnn_batchnorm_inference_f32(
 SIMDNN_API simdnn_status simdnn_batchnorm_training_f32(
     const float *x, float *y, size_t n, size_t c, size_t spatial,
     simdnn_layout layout, const float *gamma, const float *beta, float eps,
-    float momentum, float *batch_mean, float *batch_var,
-    float *running_mean, float *running_var, unsigned flags);
+    float momentum, float *batch_mean, float *batch_var, float *running_mean,
+    float *running_var, unsigned flags);
 
 /*
  * Backward of the training forward. With xhat = (x - mean)*inv_std and
@@ -419,9 +409,8 @@ SIMDNN_API simdnn_status simdnn_batchnorm_training_f32(
  */
 SIMDNN_API simdnn_status simdnn_batchnorm_backward_f32(
     const float *x, const float *dy, float *dx, size_t n, size_t c,
-    size_t spatial, simdnn_layout layout, const float *gamma,
-    const float *mean, const float *var, float eps, float *dgamma,
-    float *dbeta);
+    size_t spatial, simdnn_layout layout, const float *gamma, const float *mean,
+    const float *var, float eps, float *dgamma, float *dbeta);
 
 #ifdef __cplusplus
 }

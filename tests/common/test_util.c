@@ -201,8 +201,8 @@ void test_case(const char *name, void (*fn)(void))
         cases_passed++;
     else
         cases_failed++;
-    printf("%s %s [%s] (%.2f s)\n", ok ? "ok  " : "FAIL", name,
-           test_isa_name, secs);
+    printf("%s %s [%s] (%.2f s)\n", ok ? "ok  " : "FAIL", name, test_isa_name,
+           secs);
     fflush(stdout);
 }
 
@@ -214,8 +214,7 @@ static const char *option(int argc, char **argv, const char *name)
     return NULL;
 }
 
-int test_main(int argc, char **argv, simdnn_family family,
-              void (*run)(void))
+int test_main(int argc, char **argv, simdnn_family family, void (*run)(void))
 {
     const char *isa_name = option(argc, argv, "--isa");
     if (isa_name == NULL)

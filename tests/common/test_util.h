@@ -63,9 +63,9 @@ double rel_err(double got, double want);
 uint64_t ulp_distance(float a, float b);
 
 /* ---- checks and the driver ---- */
-extern simdnn_isa test_isa;     /* the ISA this run forces */
+extern simdnn_isa test_isa; /* the ISA this run forces */
 extern const char *test_isa_name;
-extern bool test_quick;         /* SIMDNN_TEST_QUICK: emulation */
+extern bool test_quick; /* SIMDNN_TEST_QUICK: emulation */
 
 /* Records one check; prints the message for the first failures. */
 bool test_check(bool ok, const char *file, int line, const char *fmt, ...)
@@ -80,7 +80,6 @@ void test_case(const char *name, void (*fn)(void));
  * a SKIP line when unsupported for `family`), prints the seed, runs `run`,
  * prints "N passed, M failed" and returns non-zero on any failure.
  */
-int test_main(int argc, char **argv, simdnn_family family,
-              void (*run)(void));
+int test_main(int argc, char **argv, simdnn_family family, void (*run)(void));
 
 #endif /* SIMDNN_TEST_UTIL_H */

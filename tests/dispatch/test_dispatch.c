@@ -16,9 +16,11 @@ static void test_names(void)
     CHECK(strcmp(simdnn_isa_name((simdnn_isa)99), "unknown") == 0, "99");
     CHECK(strcmp(simdnn_status_string(SIMDNN_SUCCESS), "success") == 0, "ok");
     CHECK(strcmp(simdnn_status_string(SIMDNN_INVALID_ARGUMENT),
-                 "invalid argument") == 0, "invalid");
-    CHECK(strcmp(simdnn_status_string((simdnn_status)99), "unknown status")
-              == 0, "99");
+                 "invalid argument") == 0,
+          "invalid");
+    CHECK(strcmp(simdnn_status_string((simdnn_status)99), "unknown status") ==
+              0,
+          "99");
     CHECK(simdnn_version() == SIMDNN_VERSION, "version %d", simdnn_version());
     CHECK(strcmp(simdnn_version_string(), "0.1.0") == 0, "version string");
 }
@@ -27,7 +29,8 @@ static void test_cap(void)
 {
     const simdnn_cpu_features *cpu = simdnn_cpu();
     CHECK(simdnn_set_max_isa((simdnn_isa)SIMDNN_ISA_COUNT) ==
-              SIMDNN_INVALID_ARGUMENT, "cap beyond the enum");
+              SIMDNN_INVALID_ARGUMENT,
+          "cap beyond the enum");
     CHECK(simdnn_set_max_isa((simdnn_isa)-1) == SIMDNN_INVALID_ARGUMENT,
           "negative cap");
     CHECK(simdnn_isa_supported(SIMDNN_ISA_SCALAR), "scalar always");

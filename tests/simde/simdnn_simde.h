@@ -45,9 +45,8 @@ static inline simde__m512 simdnn_shim_maskz_loadu_ps(simde__mmask16 k,
 #undef _mm512_maskz_loadu_ps
 #define _mm512_maskz_loadu_ps simdnn_shim_maskz_loadu_ps
 
-static inline simde__m512 simdnn_shim_mask_loadu_ps(simde__m512 src,
-                                                    simde__mmask16 k,
-                                                    const void *p)
+static inline simde__m512
+simdnn_shim_mask_loadu_ps(simde__m512 src, simde__mmask16 k, const void *p)
 {
     simdnn_shim_ps r;
     r.v = src;
@@ -146,8 +145,8 @@ static inline simde__m512i simdnn_shim_cvtps_epi32(simde__m512 a)
     x.v = a;
     for (int i = 0; i < 16; i++) {
         float v = nearbyintf(x.f[i]);
-        r.i[i] = (v >= -2147483648.0f && v < 2147483648.0f) ? (int32_t)v
-                                                            : INT32_MIN;
+        r.i[i] =
+            (v >= -2147483648.0f && v < 2147483648.0f) ? (int32_t)v : INT32_MIN;
     }
     return r.v;
 }
