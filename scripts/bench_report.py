@@ -825,6 +825,7 @@ def make_chart(cases, path, title):
                              squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.axis("off")
+    used_columns = []
     for ax, (ptitle, pcases) in zip(axes.flat, panels):
         categorical = ptitle.startswith("batch norm")
         shapes = []
@@ -858,8 +859,9 @@ def make_chart(cases, path, title):
             op_handles.append(Line2D([], [], color="#444444",
                                      linestyle=style, marker=marker,
                                      label=label))
-        col_handles = [Line2D([], [], color=COLORS.get(c, "#17becf"),
-                              linewidth=2, label=c) for c in columns]
+        for c in columns:
+            if c not in used_columns:
+                used_columns.append(c)
         if categorical:
             ax.set_xticks(range(len(shapes)))
             ax.set_xticklabels([s[2:] if s.startswith("1x") else
@@ -874,15 +876,20 @@ def make_chart(cases, path, title):
         ax.set_ylabel("throughput (G elements/s, higher is better)")
         ax.set_title(ptitle, fontsize=10)
         ax.grid(True, which="both", alpha=0.25)
-        leg1 = ax.legend(handles=col_handles, fontsize=7, loc="lower left",
-                         title="column", title_fontsize=7)
-        ax.add_artist(leg1)
         if not categorical:
             ax.legend(handles=op_handles, fontsize=7, loc="best",
                       title="operation", title_fontsize=7)
+    # One legend of the columns (colors) for all panels, under the title;
+    # each panel's own legend names its operations (line styles).
+    order = [c for c in ISA_COLUMNS + PEER_COLUMNS + ["floor"]
+             if c in used_columns]
+    fig.legend(handles=[Line2D([], [], color=COLORS.get(c, "#17becf"),
+                               linewidth=2.5, label=c) for c in order],
+               loc="upper center", ncol=len(order), fontsize=9,
+               bbox_to_anchor=(0.5, 0.965), frameon=False)
     fig.suptitle(title + " - single thread; floor = fastest plain loop "
                  "with the same traffic", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
