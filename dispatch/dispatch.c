@@ -15,37 +15,9 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "kernels_built.h"
 
-/* Which kernels the build holds, from the CMake definitions
- * SIMDNN_HAVE_<FAMILY>_<ISA>. */
-#ifndef SIMDNN_HAVE_SOFTMAX_AVX2
-#define SIMDNN_HAVE_SOFTMAX_AVX2 0
-#endif
-#ifndef SIMDNN_HAVE_SOFTMAX_AVX512
-#define SIMDNN_HAVE_SOFTMAX_AVX512 0
-#endif
-#ifndef SIMDNN_HAVE_SOFTMAX_NEON
-#define SIMDNN_HAVE_SOFTMAX_NEON 0
-#endif
-#ifndef SIMDNN_HAVE_POSENC_AVX2
-#define SIMDNN_HAVE_POSENC_AVX2 0
-#endif
-#ifndef SIMDNN_HAVE_POSENC_AVX512
-#define SIMDNN_HAVE_POSENC_AVX512 0
-#endif
-#ifndef SIMDNN_HAVE_POSENC_NEON
-#define SIMDNN_HAVE_POSENC_NEON 0
-#endif
-#ifndef SIMDNN_HAVE_BATCHNORM_AVX2
-#define SIMDNN_HAVE_BATCHNORM_AVX2 0
-#endif
-#ifndef SIMDNN_HAVE_BATCHNORM_AVX512
-#define SIMDNN_HAVE_BATCHNORM_AVX512 0
-#endif
-#ifndef SIMDNN_HAVE_BATCHNORM_NEON
-#define SIMDNN_HAVE_BATCHNORM_NEON 0
-#endif
-
+/* Which kernels the build holds (kernels_built.h). */
 static const bool kernel_built[SIMDNN_FAMILY_COUNT][SIMDNN_ISA_COUNT] = {
     [SIMDNN_FAMILY_SOFTMAX] = {true, SIMDNN_HAVE_SOFTMAX_AVX2,
                                SIMDNN_HAVE_SOFTMAX_AVX512,

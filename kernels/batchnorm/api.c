@@ -15,16 +15,8 @@
 #include "batchnorm/batchnorm.h"
 #include "common/args.h"
 #include "dispatch.h"
+#include "kernels_built.h"
 
-#ifndef SIMDNN_HAVE_BATCHNORM_AVX2
-#define SIMDNN_HAVE_BATCHNORM_AVX2 0
-#endif
-#ifndef SIMDNN_HAVE_BATCHNORM_AVX512
-#define SIMDNN_HAVE_BATCHNORM_AVX512 0
-#endif
-#ifndef SIMDNN_HAVE_BATCHNORM_NEON
-#define SIMDNN_HAVE_BATCHNORM_NEON 0
-#endif
 
 static const struct batchnorm_ops *const ops_table[SIMDNN_ISA_COUNT] = {
     [SIMDNN_ISA_SCALAR] = &batchnorm_ops_scalar,

@@ -12,17 +12,9 @@
 
 #include "common/args.h"
 #include "dispatch.h"
+#include "kernels_built.h"
 #include "posenc/posenc.h"
 
-#ifndef SIMDNN_HAVE_POSENC_AVX2
-#define SIMDNN_HAVE_POSENC_AVX2 0
-#endif
-#ifndef SIMDNN_HAVE_POSENC_AVX512
-#define SIMDNN_HAVE_POSENC_AVX512 0
-#endif
-#ifndef SIMDNN_HAVE_POSENC_NEON
-#define SIMDNN_HAVE_POSENC_NEON 0
-#endif
 
 static const struct posenc_ops *const ops_table[SIMDNN_ISA_COUNT] = {
     [SIMDNN_ISA_SCALAR] = &posenc_ops_scalar,

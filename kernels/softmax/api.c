@@ -8,17 +8,9 @@
 
 #include "common/args.h"
 #include "dispatch.h"
+#include "kernels_built.h"
 #include "softmax/softmax.h"
 
-#ifndef SIMDNN_HAVE_SOFTMAX_AVX2
-#define SIMDNN_HAVE_SOFTMAX_AVX2 0
-#endif
-#ifndef SIMDNN_HAVE_SOFTMAX_AVX512
-#define SIMDNN_HAVE_SOFTMAX_AVX512 0
-#endif
-#ifndef SIMDNN_HAVE_SOFTMAX_NEON
-#define SIMDNN_HAVE_SOFTMAX_NEON 0
-#endif
 
 /* Indexed by simdnn_isa; dispatch never picks an ISA without a kernel. */
 static const struct softmax_ops *const softmax_table[SIMDNN_ISA_COUNT] = {
