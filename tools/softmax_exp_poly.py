@@ -2,14 +2,17 @@
 """Derives the exp polynomial of simdnn's softmax kernels (pure Python 3).
 
 The kernels (kernels/softmax/scalar.c explains them step by step) compute
-exp(d) for d = x - max <= 0 as 2^n * p(r), with n = round(d / ln2) and the
-reduced argument r = d - n*ln2, |r| <= ln2/2 (plus a few ULPs of slack for
-the rounding of n and the low part d_lo of d). The polynomial has the form
+256*exp(d) for d <= 0 as 2^(n/8 + 8) * p(r), with n = round(8*d / ln2),
+the reduced argument r = d - n*ln2/8, |r| <= ln2/16 (plus slack for the
+rounding of n), and 2^(n/8 + 8) = 2^(floor(n/8) + 8) * T[n mod 8] built
+from the exponent bits and an 8-entry table (the factor 256 keeps s
+normal down to d = -93.1; softmax's normalization cancels it). The
+polynomial has the form
 
-    p(r) = 1 + r*(c1 + r*(c2 + r*(c3 + r*(c4 + r*c5))))
+    p(r) = 1 + r*(c1 + r*(c2 + r*c3))
 
-evaluated as t = r*s, e = fma(t, q(r), s) with s = 2^n, which keeps the
-leading 1 exact. This script
+evaluated as t = r*s, e = fma(t, q(r), s) with s = 2^(n/8 + 8), which keeps
+the leading 1 exact. This script
 
 1. finds the minimax coefficients for the RELATIVE error
    (p(r) - e^r) / e^r on the interval by the Remez exchange algorithm
@@ -18,20 +21,21 @@ leading 1 exact. This script
 3. simulates the kernel's float32 arithmetic bit-exactly (fma with one
    rounding) on a dense set of reduced arguments, on the general form's
    whole chain d -> exp(d) for d in [ln(FLT_MIN), 0], and on the fast
-   form's chain (x, m) -> exp(x - m) for row maxima up to 2^21, and prints
-   the maximum relative errors against exp in double.
+   form's chain (x, m) -> exp(x - m) for row maxima below 2^19, and
+   prints the maximum relative errors against exp in double;
+4. prints the table T as C hex-float literals.
 
-Usage: python3 tools/softmax_exp_poly.py [degree]   (default 5)
+Usage: python3 tools/softmax_exp_poly.py [degree]   (default 3)
 """
 import math
 import struct
 import sys
 
-DEGREE = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+DEGREE = int(sys.argv[1]) if len(sys.argv) > 1 else 3
 LN2 = math.log(2.0)
-# |r| <= ln2/2 from round-to-nearest n, widened for the rounding of
-# d*log2e inside the fma and for d_lo (|d_lo| <= 2^-18 for |d| < 128).
-HALF = LN2 / 2 * (1 + 2**-12) + 2**-17
+# |r| <= ln2/16 from round-to-nearest n, widened for the rounding of
+# d*LOG2E8 inside the fma, of d_hi (2^-18 for |d| < 128) and of r.
+HALF = LN2 / 16 * (1 + 2**-12) + 2**-20
 A, B = -HALF, HALF
 
 
@@ -182,22 +186,37 @@ def kernel_poly(cf, r):
     return fmaf(r, p, 1.0)
 
 
-LOG2E = f32(1 / LN2)
-LN2_HI = f32(LN2)
-LN2_LO = f32(LN2 - LN2_HI)
-MAGIC = f32(1.5 * 2.0 ** 23 + 127)
+LOG2E8 = f32(8 / LN2)
+LN2_8_HI = f32(LN2 / 8)
+LN2_8_LO = f32(LN2 / 8 - LN2_8_HI)
+MAGIC8 = f32(1.5 * 2.0 ** 23 + (127 + 8) * 8)
+SCALE = 256.0  # the kernels' exp is 256*exp(d)
 CUTOFF = f32(math.log(2.0 ** -126))  # ln(FLT_MIN), rounded to float
+FAST_MAX = 2.0 ** 19
+# T[j] = the mantissa bits of 2^(j/8), less j << 20 (see pow2_eighths).
+TABLE = [(f32_bits(f32(2.0 ** (j / 8))) - 0x3F800000 - (j << 20)) &
+         0xFFFFFFFF for j in range(8)]
+
+
+def pow2_eighths(vn):
+    """2^(n/8 + 8) from the bits of vn = MAGIC8 + n (scalar.c step 4): the
+    bits shifted left by 20 put floor(n/8) + 135 in the exponent field
+    and n mod 8 in its three lowest mantissa bits, which the table entry
+    (indexed by those three bits) replaces with the mantissa of
+    2^((n mod 8)/8)."""
+    b = f32_bits(vn)
+    return bits_f32((b << 20) + TABLE[b & 7])
 
 
 def kernel_exp(cf, d_hi, d_lo=0.0):
-    """exp(d_hi + d_lo) exactly as the kernels compute it."""
+    """256*exp(d_hi + d_lo) exactly as the kernels compute it."""
     if d_hi < CUTOFF:
         return 0.0
-    vn = fmaf(d_hi, LOG2E, MAGIC)
-    n = addf(vn, -MAGIC)
-    s = bits_f32(((f32_bits(vn) << 23) & 0xFFFFFFFF))
-    r = fmaf(n, -LN2_HI, d_hi)
-    r = fmaf(n, -LN2_LO, r)
+    vn = fmaf(d_hi, LOG2E8, MAGIC8)
+    n = addf(vn, -MAGIC8)
+    s = pow2_eighths(vn)
+    r = fmaf(n, -LN2_8_HI, d_hi)
+    r = fmaf(n, -LN2_8_LO, r)
     r = addf(r, d_lo)
     p = cf[-1]
     for ck in reversed(cf[:-1]):
@@ -206,21 +225,27 @@ def kernel_exp(cf, d_hi, d_lo=0.0):
     return fmaf(t, p, s)
 
 
+def fast_args(m):
+    """The per-row constants of the fast form (softmax.h softmax_row_for):
+    the bias, the correction and the lower bound."""
+    k = float(round(m / LN2_8_HI))
+    bias = f32(MAGIC8 - k)
+    corr = f32(k * LN2_8_LO - (m - k * LN2_8_HI))  # exact in double
+    lower = f32(m - 1080 * (LN2 / 8))
+    return bias, corr, lower
+
+
 def kernel_exp_fast(cf, x, m):
-    """exp(x - m) as the kernels' fast form computes it (scalar.c steps
-    3-6): the maximum folded into the reduction, no exact d."""
-    lower = f32(m - 88.0)
-    k = float(round(m / LN2_HI))
-    bias = f32(MAGIC - k)
-    corr = f32(k * LN2_LO - (m - k * LN2_HI))  # exact in double, rounded
+    """256*exp(x - m) as the kernels' fast form computes it (scalar.c
+    steps 3-6): the maximum folded into the reduction."""
+    bias, corr, lower = fast_args(m)
     xc = lower if x < lower else x
     d_hi = addf(xc, -m)
-    vn = fmaf(d_hi, LOG2E, MAGIC)
-    s = bits_f32(((f32_bits(vn) << 23) & 0xFFFFFFFF))
+    vn = fmaf(d_hi, LOG2E8, MAGIC8)
+    s = pow2_eighths(vn)
     n_k = addf(vn, -bias)
-    r = fmaf(n_k, -LN2_HI, xc)
-    r = fmaf(n_k, -LN2_LO, r)
-    r = addf(r, corr)
+    r = fmaf(n_k, -LN2_8_HI, xc)
+    r = addf(r, fmaf(n_k, -LN2_8_LO, corr))
     p = cf[-1]
     for ck in reversed(cf[:-1]):
         p = fmaf(p, r, ck)
@@ -237,11 +262,12 @@ def main():
     print('minimax relative error (exact coefficients): %.3e' % worst)
     for i, x in enumerate(cf, 1):
         print('#define SOFTMAX_EXP_C%d %s /* %.17g */' % (i, hexf(x), c[i - 1]))
-    print('#define SOFTMAX_LOG2E %s' % hexf(LOG2E))
-    print('#define SOFTMAX_LN2_HI %s' % hexf(LN2_HI))
-    print('#define SOFTMAX_LN2_LO %s' % hexf(LN2_LO))
-    print('#define SOFTMAX_MAGIC %s' % hexf(MAGIC))
+    print('#define SOFTMAX_LOG2E8 %s' % hexf(LOG2E8))
+    print('#define SOFTMAX_LN2_8_HI %s' % hexf(LN2_8_HI))
+    print('#define SOFTMAX_LN2_8_LO %s' % hexf(LN2_8_LO))
+    print('#define SOFTMAX_MAGIC8 %s' % hexf(MAGIC8))
     print('#define SOFTMAX_CUTOFF %s' % hexf(CUTOFF))
+    print('table (uint32): ' + ', '.join('0x%08X' % t for t in TABLE))
 
     # The float32 polynomial on the reduced range, every 2^-20.
     worst_r, at_r = 0.0, 0.0
@@ -266,30 +292,37 @@ def main():
         for lo in (0.0, 2.0 ** -18 if abs(d) >= 64 else 0.0,
                    -2.0 ** -19 if abs(d) >= 32 else 0.0):
             got = kernel_exp(cf, d, lo)
-            want = math.exp(d + lo)
+            want = SCALE * math.exp(d + lo)
             e = abs(got - want) / want
             if e > worst_d:
                 worst_d, at_d = e, d
     print('general form exp(d), d in [ln(FLT_MIN), 0]: max relative error '
           '%.3e at d=%.9g' % (worst_d, at_d))
 
-    # The fast form for row maxima across its range |m| < 2^21.
+    # The fast form for row maxima across its range |m| < 2^19, where
+    # 256*exp(x - m) is a normal float (x - m >= -93.1).
     worst_f, at_f = 0.0, (0.0, 0.0)
     maxima = [0.0, 0.3, -0.7, 1.0, 5.5, 13.37, 40.1, 87.9, 200.25, -150.5,
-              10000.125, 123456.78, 1.9e6, -2.0e6]
+              1000.5, -4097.3, 10000.125, 123456.78, 524287.9, -524287.5]
     for m in (f32(v) for v in maxima):
+        if kernel_exp_fast(cf, m, m) != SCALE:
+            print('fast form: exp(m - m) is not 1 for m=%r' % m)
         for i in range(12001):
-            x = f32(m + CUTOFF * i / 12000)
+            x = f32(m - 93.1 * i / 12000)
             if x > m:
                 continue
-            want = math.exp(x - m)  # x - m is exact in double here
+            want = SCALE * math.exp(x - m)  # x - m is exact in double
             if want < 2.0 ** -126:
                 continue
             got = kernel_exp_fast(cf, x, m)
             e = abs(got - want) / want
             if e > worst_f:
                 worst_f, at_f = e, (x, m)
-    print('fast form exp(x - m), |m| < 2^21: max relative error %.3e at '
+        # Below the lower bound (and -Inf): exactly +0.
+        for x in (f32(m - 93.6), f32(m - 1000.0), -3.0e38):
+            if kernel_exp_fast(cf, x, m) != 0.0:
+                print('fast form: exp(%r - %r) is not +0' % (x, m))
+    print('fast form exp(x - m), |m| < 2^19: max relative error %.3e at '
           'x=%.9g, m=%.9g' % (worst_f, at_f[0], at_f[1]))
 
 

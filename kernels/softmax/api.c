@@ -11,7 +11,6 @@
 #include "kernels_built.h"
 #include "softmax/softmax.h"
 
-
 /* Indexed by simdnn_isa; dispatch never picks an ISA without a kernel. */
 static const struct softmax_ops *const softmax_table[SIMDNN_ISA_COUNT] = {
     [SIMDNN_ISA_SCALAR] = &softmax_ops_scalar,

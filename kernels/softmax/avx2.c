@@ -54,70 +54,74 @@ ALWAYS_INLINE __m256i tail_mask(size_t k)
     return _mm256_loadu_si256((const __m256i *)(mask_table + 8 - k));
 }
 
-/* The per-row constants of steps 3-7 (scalar.c exp_args). */
+/* The per-row constants of steps 3-7 (softmax.h softmax_row), and the
+ * table of step 4. */
 typedef struct exp_args {
-    __m256 vneg_m, vlower, vbias, vcorr;
-    int fast;
+    __m256 vneg_m, vlower, vbias, vcorr, vtable;
 } exp_args;
 
-static exp_args exp_args_for(float m)
+/* softmax_pow2_eighths as step 4 adds it: less 0x3F800000 + (j << 20). */
+ALWAYS_INLINE __m256 pow2_table(void)
+{
+    const __m256i vadjust = _mm256_setr_epi32(
+        0x3F800000, 0x3F800000 + (1 << 20), 0x3F800000 + (2 << 20),
+        0x3F800000 + (3 << 20), 0x3F800000 + (4 << 20), 0x3F800000 + (5 << 20),
+        0x3F800000 + (6 << 20), 0x3F800000 + (7 << 20));
+    return _mm256_castsi256_ps(_mm256_sub_epi32(
+        _mm256_castps_si256(_mm256_loadu_ps(softmax_pow2_eighths)), vadjust));
+}
+
+static exp_args exp_args_for(const struct softmax_row *row)
 {
     exp_args args;
-    args.vneg_m = _mm256_set1_ps(-m);
-    args.vlower = args.vbias = args.vcorr = _mm256_setzero_ps();
-    args.fast = 0;
-    if (!(fabsf(m) < 0x1p21f))
-        return args;
-    const float lower = m - 88.0f;
-    const double gap = (double)lower - (double)m;
-    if (!(gap >= -88.3 && gap <= -87.7))
-        return args;
-    const double k = nearbyint((double)m * (1.0 / (double)SOFTMAX_LN2_HI));
-    args.vlower = _mm256_set1_ps(lower);
-    args.vbias = _mm256_set1_ps((float)((double)SOFTMAX_MAGIC - k));
-    args.vcorr =
-        _mm256_set1_ps((float)(k * (double)SOFTMAX_LN2_LO -
-                               ((double)m - k * (double)SOFTMAX_LN2_HI)));
-    args.fast = 1;
+    args.vneg_m = _mm256_set1_ps(row->neg_m);
+    args.vlower = _mm256_set1_ps(row->lower);
+    args.vbias = _mm256_set1_ps(row->bias);
+    args.vcorr = _mm256_set1_ps(row->corr);
+    args.vtable = pow2_table();
     return args;
 }
 
-/* Steps 3-7 of scalar.c on 8 lanes: exp(x - m); `fast` is args->fast as
- * a compile-time constant. */
+/* Step 4's s = 2^(n/8) from the bits of vn: vpermps indexes the table by
+ * the three low bits of each lane. */
+ALWAYS_INLINE __m256 pow2_of(__m256 vn, __m256 vtable)
+{
+    const __m256i vbits = _mm256_castps_si256(vn);
+    const __m256 ventry = _mm256_permutevar8x32_ps(vtable, vbits);
+    return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(vbits, 20),
+                                                _mm256_castps_si256(ventry)));
+}
+
+/* Steps 3-7 of scalar.c (256*exp(x - m)) on 8 lanes: exp(x - m); `fast` is the
+ * row's form as a compile-time constant. */
 ALWAYS_INLINE __m256 exp_minus_max(__m256 vx, const exp_args *args,
                                    const int fast)
 {
-    __m256 vd_hi, vr, vs;
-    if (fast) {
+    if (fast)
         vx = _mm256_max_ps(args->vlower, vx);
-        vd_hi = _mm256_add_ps(vx, args->vneg_m);
-        const __m256 vn = _mm256_fmadd_ps(vd_hi, _mm256_set1_ps(SOFTMAX_LOG2E),
-                                          _mm256_set1_ps(SOFTMAX_MAGIC));
-        vs =
-            _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(vn), 23));
+    const __m256 vd_hi = _mm256_add_ps(vx, args->vneg_m);
+    __m256 vn = _mm256_fmadd_ps(vd_hi, _mm256_set1_ps(SOFTMAX_LOG2E8),
+                                _mm256_set1_ps(SOFTMAX_MAGIC8));
+    const __m256 vs = pow2_of(vn, args->vtable);
+    __m256 vr;
+    if (fast) {
         const __m256 vn_k = _mm256_sub_ps(vn, args->vbias);
-        vr = _mm256_fmadd_ps(vn_k, _mm256_set1_ps(-SOFTMAX_LN2_HI), vx);
-        vr = _mm256_fmadd_ps(vn_k, _mm256_set1_ps(-SOFTMAX_LN2_LO), vr);
-        vr = _mm256_add_ps(vr, args->vcorr);
+        vr = _mm256_add_ps(
+            _mm256_fmadd_ps(vn_k, _mm256_set1_ps(-SOFTMAX_LN2_8_HI), vx),
+            _mm256_fmadd_ps(vn_k, _mm256_set1_ps(-SOFTMAX_LN2_8_LO),
+                            args->vcorr));
     } else {
-        vd_hi = _mm256_add_ps(vx, args->vneg_m);
-        __m256 vn = _mm256_fmadd_ps(vd_hi, _mm256_set1_ps(SOFTMAX_LOG2E),
-                                    _mm256_set1_ps(SOFTMAX_MAGIC));
-        vs =
-            _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(vn), 23));
         const __m256 va = _mm256_min_ps(vx, args->vneg_m);
         const __m256 vb = _mm256_max_ps(vx, args->vneg_m);
         const __m256 vd_lo = _mm256_sub_ps(vb, _mm256_sub_ps(vd_hi, va));
-        vn = _mm256_sub_ps(vn, _mm256_set1_ps(SOFTMAX_MAGIC));
-        vr = _mm256_fmadd_ps(vn, _mm256_set1_ps(-SOFTMAX_LN2_HI), vd_hi);
-        vr = _mm256_fmadd_ps(vn, _mm256_set1_ps(-SOFTMAX_LN2_LO), vr);
+        vn = _mm256_sub_ps(vn, _mm256_set1_ps(SOFTMAX_MAGIC8));
+        vr = _mm256_fmadd_ps(vn, _mm256_set1_ps(-SOFTMAX_LN2_8_HI), vd_hi);
+        vr = _mm256_fmadd_ps(vn, _mm256_set1_ps(-SOFTMAX_LN2_8_LO), vr);
         vr = _mm256_add_ps(vr, vd_lo);
     }
 
-    __m256 vq = _mm256_fmadd_ps(_mm256_set1_ps(SOFTMAX_EXP_C5), vr,
-                                _mm256_set1_ps(SOFTMAX_EXP_C4));
-    vq = _mm256_fmadd_ps(vq, vr, _mm256_set1_ps(SOFTMAX_EXP_C3));
-    vq = _mm256_fmadd_ps(vq, vr, _mm256_set1_ps(SOFTMAX_EXP_C2));
+    __m256 vq = _mm256_fmadd_ps(_mm256_set1_ps(SOFTMAX_EXP_C3), vr,
+                                _mm256_set1_ps(SOFTMAX_EXP_C2));
     vq = _mm256_fmadd_ps(vq, vr, _mm256_set1_ps(SOFTMAX_EXP_C1));
     const __m256 vt = _mm256_mul_ps(vr, vs);
     const __m256 ve = _mm256_fmadd_ps(vt, vq, vs);
@@ -190,12 +194,16 @@ static float row_max(const float *x, size_t n, unsigned flags)
     return m;
 }
 
-/* Steps 3-8; stores e into y when `store`. */
+/* Steps 3-8; stores e into y when `store`. Per lane, the float block of
+ * SOFTMAX_SUM_BLOCK elements is 4 groups of 4 vectors, each group added
+ * as a tree. */
 ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
                                const exp_args *args, const int store,
                                const int fast, const int prefetch)
 {
     __m256d vacc0 = _mm256_setzero_pd(), vacc1 = _mm256_setzero_pd();
+    __m256 vblock = _mm256_setzero_ps();
+    unsigned groups = 0;
     for (; n >= 32; n -= 32, x += 32, y = store ? y + 32 : y) {
         if (prefetch) { /* the next chunk, while this one computes */
             _mm_prefetch((const char *)(x + SOFTMAX_ONLINE_CHUNK), _MM_HINT_T0);
@@ -212,11 +220,17 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
             _mm256_storeu_ps(y + 16, ve2);
             _mm256_storeu_ps(y + 24, ve3);
         }
-        const __m256 vblock =
-            _mm256_add_ps(_mm256_add_ps(ve0, ve1), _mm256_add_ps(ve2, ve3));
-        vacc0 = _mm256_add_pd(vacc0, widen_lo(vblock));
-        vacc1 = _mm256_add_pd(vacc1, widen_hi(vblock));
+        vblock = _mm256_add_ps(vblock, _mm256_add_ps(_mm256_add_ps(ve0, ve1),
+                                                     _mm256_add_ps(ve2, ve3)));
+        if (++groups == SOFTMAX_SUM_BLOCK / 4) {
+            vacc0 = _mm256_add_pd(vacc0, widen_lo(vblock));
+            vacc1 = _mm256_add_pd(vacc1, widen_hi(vblock));
+            vblock = _mm256_setzero_ps();
+            groups = 0;
+        }
     }
+    vacc0 = _mm256_add_pd(vacc0, widen_lo(vblock));
+    vacc1 = _mm256_add_pd(vacc1, widen_hi(vblock));
     for (; n >= 8; n -= 8, x += 8, y = store ? y + 8 : y) {
         const __m256 ve = exp_minus_max(_mm256_loadu_ps(x), args, fast);
         if (store)
@@ -239,18 +253,20 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
 ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
                              const int store)
 {
-    const exp_args args = exp_args_for(m);
-    return args.fast ? exp_sum_k(x, y, n, &args, store, 1, 0)
-                     : exp_sum_k(x, y, n, &args, store, 0, 0);
+    const struct softmax_row row = softmax_row_for(m);
+    const exp_args args = exp_args_for(&row);
+    return row.fast ? exp_sum_k(x, y, n, &args, store, 1, 0)
+                    : exp_sum_k(x, y, n, &args, store, 0, 0);
 }
 
 /* Long rows, pass 1, one full chunk of SOFTMAX_ONLINE_CHUNK elements
  * followed by at least one more: prefetches the next one. */
 static double exp_sum_chunk_prefetch(const float *x, float m)
 {
-    const exp_args args = exp_args_for(m);
-    return args.fast ? exp_sum_k(x, NULL, SOFTMAX_ONLINE_CHUNK, &args, 0, 1, 1)
-                     : exp_sum_k(x, NULL, SOFTMAX_ONLINE_CHUNK, &args, 0, 0, 1);
+    const struct softmax_row row = softmax_row_for(m);
+    const exp_args args = exp_args_for(&row);
+    return row.fast ? exp_sum_k(x, NULL, SOFTMAX_ONLINE_CHUNK, &args, 0, 1, 1)
+                    : exp_sum_k(x, NULL, SOFTMAX_ONLINE_CHUNK, &args, 0, 0, 1);
 }
 
 /* Step 8: y *= inv. */
@@ -397,15 +413,16 @@ ALWAYS_INLINE void exp_scale_k(const float *x, float *y, size_t n,
 static void exp_scale_store(const float *x, float *y, size_t n, float m,
                             float inv)
 {
-    const exp_args args = exp_args_for(m);
+    const struct softmax_row row = softmax_row_for(m);
+    const exp_args args = exp_args_for(&row);
     const __m256 vinv = _mm256_set1_ps(inv);
     if (n >= SOFTMAX_STREAM_MIN) {
-        if (args.fast)
+        if (row.fast)
             exp_scale_k(x, y, n, &args, vinv, 1, 1);
         else
             exp_scale_k(x, y, n, &args, vinv, 1, 0);
     } else {
-        if (args.fast)
+        if (row.fast)
             exp_scale_k(x, y, n, &args, vinv, 0, 1);
         else
             exp_scale_k(x, y, n, &args, vinv, 0, 0);
@@ -446,7 +463,8 @@ static void log_softmax_f32_avx2(const float *x, float *y, size_t rows,
             m = row_max(xr, n, flags);
             sum = exp_sum_only(xr, n, m);
         }
-        log_store(xr, yr, n, m, sum == 0.0 ? 0.0 : log(sum));
+        log_store(xr, yr, n, m,
+                  sum == 0.0 ? 0.0 : log(sum / SOFTMAX_EXP_SCALE));
     }
 }
 
@@ -501,17 +519,18 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
             vmax[v] = _mm256_andnot_ps(
                 _mm256_cmp_ps(vmax[v], vminus_inf, _CMP_EQ_OQ), vmax[v]);
         args[v].vneg_m = _mm256_sub_ps(_mm256_setzero_ps(), vmax[v]);
-        args[v].vlower = args[v].vbias = args[v].vcorr = _mm256_setzero_ps();
-        args[v].fast = 0;
+        args[v].vlower = _mm256_setzero_ps();
+        args[v].vbias = args[v].vcorr = _mm256_setzero_ps();
+        args[v].vtable = pow2_table();
         vacc_lo[v] = vacc_hi[v] = _mm256_setzero_pd();
     }
 
     /* 3-7. */
     size_t a = 0;
-    for (; a + SOFTMAX_SUM_BLOCK <= axis; a += SOFTMAX_SUM_BLOCK)
+    for (; a + SOFTMAX_AXIS_SUM_BLOCK <= axis; a += SOFTMAX_AXIS_SUM_BLOCK)
         for (int v = 0; v < nvec; v++) {
             __m256 vpart = _mm256_setzero_ps();
-            for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++) {
+            for (size_t b = a; b < a + SOFTMAX_AXIS_SUM_BLOCK; b++) {
                 const size_t at = b * inner + 8 * v;
                 __m256 ve = exp_minus_max(axis_load(x + at, vmask[v], full),
                                           &args[v], 0);
@@ -569,7 +588,8 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
             _mm256_storeu_pd(sums, vacc_lo[v]);
             _mm256_storeu_pd(sums + 4, vacc_hi[v]);
             for (int k = 0; k < 8; k++)
-                logs[k] = sums[k] == 0.0 ? 0.0 : log(sums[k]);
+                logs[k] =
+                    sums[k] == 0.0 ? 0.0 : log(sums[k] / SOFTMAX_EXP_SCALE);
             vlog_lo[v] = _mm256_loadu_pd(logs);
             vlog_hi[v] = _mm256_loadu_pd(logs + 4);
             vm_lo[v] = widen_lo(vmax[v]);

@@ -16,58 +16,73 @@
  *     Without the flag, d = -Inf - -Inf = NaN makes the row NaN; +Inf
  *     likewise gives m = +Inf and d = NaN for that entry, so NaN, +Inf and
  *     the all -Inf row need no branch of their own.
- *  3. Two forms of steps 4-7. The fast form, for |m| < 2^21 (any row of
- *     ordinary logits): x_c = max(x, lower) with lower = fl(m - 88), a NaN
- *     kept. Then d = x_c - m >= -88.3, so n >= -127 in step 4, and
- *     n = -127 makes the bits of s = 2^n all zero: e = +0 exactly, for
- *     -Inf entries too, with no flush and no infinity in the arithmetic.
- *     The general form (|m| >= 2^21, or m not finite, or a column of the
- *     axis form): x_c = x, and step 7 flushes.
- *  4. n = round((x_c - m)/ln2) by vn = fma(d_hi, LOG2E, MAGIC) with
- *     d_hi = fl(x_c - m): the low mantissa bits of vn hold n + 127, and
- *     s = 2^n is those bits shifted left by 23 (the integer add to the
- *     exponent field). d_hi's rounding only moves the rounding boundary
- *     of n by 2^-18, which the polynomial's range allows.
- *  5. The reduced argument r = x_c - m - n*ln2, to 2^-24 absolute. A
+ *  3. Two forms of steps 4-7, both computing e = 256*exp(x - m): the
+ *     factor SOFTMAX_EXP_SCALE = 2^8 keeps every intermediate a normal
+ *     float down to x - m = -93.1, below ln(FLT_MIN) = -87.34, and the
+ *     normalization (step 9) cancels it exactly. The fast form, for
+ *     |m| < FAST_MAX = 2^19 (any row of ordinary logits): x_c =
+ *     max(x, lower) with lower = fl(m - 1080*ln2/8), a NaN kept, so that
+ *     n >= -1080 in step 4, and n = -1080 makes the bits of s all zero:
+ *     e = +0 exactly, for -Inf entries too, with no flush and no infinity
+ *     in the arithmetic. The general form (|m| >= 2^19, or m not finite,
+ *     or a column of the axis form): x_c = x, and step 7 flushes.
+ *  4. n = round(8*(x_c - m)/ln2) and s = 2^(n/8 + 8). vn = fma(d_hi,
+ *     LOG2E8, MAGIC8) with d_hi = fl(x_c - m) leaves n + 135*8 in the low
+ *     mantissa bits; shifted left by 20, they hold floor(n/8) + 8 + 127 in
+ *     the exponent field and n mod 8 just below it, and adding the table
+ *     entry for n mod 8 (softmax.h: the mantissa of 2^((n mod 8)/8) less
+ *     those three bits) gives the bits of s. d_hi's rounding only moves
+ *     the rounding boundary of n by 2^-14, which the polynomial's range
+ *     allows. A table of eight entries costs three cheap operations off
+ *     the critical path and lets a degree-3 polynomial reach the accuracy
+ *     for which |r| <= ln2/2 needs degree 5: two dependent FMAs fewer.
+ *  5. The reduced argument r = x_c - m - n*ln2/8, to 2^-28 absolute. A
  *     float d = fl(x - m) alone is off by up to ulp(d)/2 = 2^-18 near
  *     d = -64, a relative error of 3.8e-6 in exp(d), beyond the 2e-6
  *     contract, so d is never used rounded:
  *     - Fast form: the maximum is folded into the Cody-Waite reduction.
- *       Per row, k = round(m/LN2_HI), M2 = m - k*LN2_HI (exact in
- *       double), C = fl(k*LN2_LO - M2) and B = MAGIC - k (an integer below
- *       2^24, exact). Per element, N = vn - B = n + k exactly,
- *       r = fma(N, -LN2_HI, x_c): the exact product N*LN2_HI absorbs the
- *       whole magnitude of x_c, so this one rounding is of a value below
- *       0.75 (error 2^-25); then r = fma(N, -LN2_LO, r) and r += C, since
- *       x_c - N*(LN2_HI + LN2_LO) + C = x_c - m - n*(LN2_HI + LN2_LO).
- *       Total error under 1e-7 absolute, i.e. relative in exp(r), at 4
- *       ops where an exact d costs 5 more.
+ *       Per row, k = round(m/LN2_8_HI), C = fl(k*LN2_8_LO -
+ *       (m - k*LN2_8_HI)) (exact in double before the rounding) and
+ *       B = MAGIC8 - k (an integer below 2^24, exact). Per element,
+ *       N = vn - B = n + k exactly, r_hi = fma(N, -LN2_8_HI, x_c): the
+ *       exact product N*LN2_8_HI absorbs the whole magnitude of x_c, so
+ *       this one rounding is of a value below 0.09 (error 2^-28); and
+ *       r = r_hi + fma(N, -LN2_8_LO, C), since x_c - N*(LN2_8_HI +
+ *       LN2_8_LO) + C = x_c - m - n*(LN2_8_HI + LN2_8_LO). The two halves
+ *       are computed side by side (one fma of latency instead of two).
+ *       At x = m, r is 0 to 2^-28, so p(r) rounds to 1 and the maximum
+ *       gives e = 256 exactly: a row of one element, or one finite entry
+ *       among -Inf, gives exactly 1 (and log-softmax exactly 0).
  *     - General form: d = d_hi + d_lo exactly, d_lo by Fast2Sum on
  *       a = min(x, -m), b = max(x, -m): z = d_hi - a, d_lo = b - z. It is
  *       exact because |a| >= |b| whenever x <= m: if m <= 0 then
  *       x <= m <= 0 <= -m and a = x; if m > 0 either x >= -m, a = -m and
  *       |x| <= m, or x < -m and a = x. (Knuth's TwoSum would take 6 ops
- *       instead of 4.) Then n = vn - MAGIC, r = fma(n, -LN2_HI, d_hi)
- *       exact (n*LN2_HI and d_hi are multiples of 2^-24 for |d_hi| < 128
- *       and |r| < 1/2), r = fma(n, -LN2_LO, r), r += d_lo.
- *     Either way |r| <= ln2/2 + 2^-17.
- *  6. exp(r) = p(r) = 1 + r*q(r), q of degree 4 (softmax.h, derived by
+ *       instead of 4.) Then n = vn - MAGIC8, r = fma(n, -LN2_8_HI, d_hi)
+ *       exact (for |d_hi| >= 2^-4 both terms are multiples of 2^-27 and
+ *       |r| < 2^-4; below, n = 0), r = fma(n, -LN2_8_LO, r), r += d_lo.
+ *     Either way |r| <= ln2/16 * (1 + 2^-12).
+ *  6. exp(r) = p(r) = 1 + r*q(r), q of degree 2 (softmax.h, derived by
  *     tools/softmax_exp_poly.py), evaluated by Horner with fmas, and
  *     e = fma(r*s, q(r), s) = s*p(r): the leading 1 stays exact and r*s is
- *     exact (s is a power of two, normal or zero).
+ *     exact (s is a normal float or zero). In the fast form, entries with
+ *     x_c - m in (-93.6, -92.9) get an exponent field of zero and a
+ *     nonzero mantissa: e is then a subnormal below 2^-126 and the output
+ *     one below 2^-134, where the contract allows a flush or a subnormal.
  *  7. General form only: where d_hi < CUTOFF (exp(d) < FLT_MIN, s would be
  *     subnormal) e = +0, by clearing all bits, so that whatever steps 4-6
  *     computed for d_hi = -Inf (d_lo = NaN) or d_hi = -3e38 is discarded.
  *     A NaN d_hi compares false and keeps its NaN e.
- *  8. y[i] = e, and sum += e: blocks of SOFTMAX_SUM_BLOCK elements are
- *     summed in float (relative error <= 3*2^-24) and folded into a double
- *     accumulator, so the sum's error does not grow with n (a float
- *     running sum reaches 1e-3 at n = 2^24). The sum is >= 1 (the maximum
- *     gives e = 1 exactly) unless step 2 masked the row.
+ *  8. y[i] = e, and sum += e: blocks of SOFTMAX_SUM_BLOCK = 16 elements
+ *     are summed in float, four trees of four (relative error <= 5*2^-24),
+ *     and folded into a double accumulator, so the sum's error does not
+ *     grow with n (a float running sum reaches 1e-3 at n = 2^24). The sum
+ *     is >= 256 (the maximum gives e = 256 exactly) unless step 2 masked
+ *     the row.
  *  9. inv = 1/sum rounded to float (0 when the sum is 0: a masked row),
- *     y[i] *= inv. The error budget: polynomial and its evaluation
- *     1.63e-7, r 1e-7, sum 1.8e-7, inv and the product 2^-24 each: below
- *     6e-7 against the 2e-6 contract (the tests measure at most 3.5e-7).
+ *     y[i] *= inv: the factor 256 of e and of the sum cancels. The error
+ * budget: polynomial, table and evaluation 1.39e-7, sum 3e-7, inv and the
+ * product 2^-24 each: below 6e-7 against the 2e-6 contract.
  *
  * Long rows (n >= SOFTMAX_ONLINE_MIN, softmax.h) take two passes, so that
  * a row in DRAM is read twice and written once instead of read three
@@ -82,15 +97,16 @@
  * maximum, whose rescale factor is exp(-Inf) = 0.
  *
  * Log-softmax runs steps 1-8 without storing e (or pass 1 for long rows),
- * then y = (float)(((double)x - m) - L) with L = log(sum) in double (L = 0
- * for a masked row, so -Inf entries give -Inf). (double)x - m in double is
- * exact or off by 2^-53 relative, so inputs near 1e38 lose nothing; the
- * only error of note is that of L, about 2e-7 absolute.
+ * then y = (float)(((double)x - m) - L) with L = log(sum/256) in double
+ * (exact division; L = 0 for a masked row, so -Inf entries give -Inf).
+ * (double)x - m in double is exact or off by 2^-53 relative, so inputs near
+ * 1e38 lose nothing; the only error of note is that of L, about 2e-7 absolute.
  *
  * The general-axis form applies the same steps (the general form of step
  * 3) to every column (o, i) of [outer][axis][inner], a chunk of AXIS_CHUNK
  * columns at a time with the per-column state (m, sums) on the stack: the
- * loop order is the SIMD units', lanes being columns.
+ * loop order is the SIMD units', lanes being columns. Each column's sum
+ * takes float blocks of SOFTMAX_AXIS_SUM_BLOCK axis steps.
  */
 #include <math.h>
 #include <stdint.h>
@@ -114,71 +130,46 @@ static float float_of(uint32_t u)
     return f;
 }
 
-/* The per-row constants of steps 3-7 (step 3 chooses the form). */
-typedef struct exp_args {
-    float neg_m; /* -m */
-    float lower; /* fast form: fl(m - 88) */
-    float bias;  /* fast form: MAGIC - k */
-    float corr;  /* fast form: C = fl(k*LN2_LO - (m - k*LN2_HI)) */
-    int fast;
-} exp_args;
-
-static exp_args exp_args_for(float m)
+/* Step 4's table: the bits of 2^(j/8) less 0x3F800000 + (j << 20), j the
+ * three low bits of vn. */
+static uint32_t pow2_entry(uint32_t vn_bits)
 {
-    exp_args args = {-m, 0.0f, 0.0f, 0.0f, 0};
-    if (!(fabsf(m) < 0x1p21f)) /* also NaN and +-Inf */
-        return args;
-    args.lower = m - 88.0f;
-    double gap = (double)args.lower - (double)m;
-    if (!(gap >= -88.3 && gap <= -87.7))
-        return args;
-    double k = nearbyint((double)m * (1.0 / (double)SOFTMAX_LN2_HI));
-    args.bias = (float)((double)SOFTMAX_MAGIC - k);
-    args.corr = (float)(k * (double)SOFTMAX_LN2_LO -
-                        ((double)m - k * (double)SOFTMAX_LN2_HI));
-    args.fast = 1;
-    return args;
+    uint32_t j = vn_bits & 7u;
+    return bits_of(softmax_pow2_eighths[j]) - 0x3F800000u - (j << 20);
 }
 
-/* Steps 3-7: exp(x - m) for m the row's maximum. */
-static float exp_minus_max(float x, const exp_args *args)
+/* Steps 3-7: 256*exp(x - m) for m the row's maximum (constants from
+ * softmax_row_for). */
+static float exp_minus_max(float x, const struct softmax_row *row)
 {
-    float r, s;
-    float d_hi;
-    if (args->fast) {
-        /* 3. x_c = max(x, lower), a NaN x kept. */
-        x = x < args->lower ? args->lower : x;
-        /* 4. n and s = 2^n. */
-        d_hi = x + args->neg_m;
-        float vn = fmaf(d_hi, SOFTMAX_LOG2E, SOFTMAX_MAGIC);
-        s = float_of(bits_of(vn) << 23);
-        /* 5. r with the maximum folded into the reduction. */
-        float n_k = vn - args->bias;
-        r = fmaf(n_k, -SOFTMAX_LN2_HI, x);
-        r = fmaf(n_k, -SOFTMAX_LN2_LO, r);
-        r = r + args->corr;
+    /* 3. x_c = max(x, lower), a NaN x kept. */
+    if (row->fast && x < row->lower)
+        x = row->lower;
+    /* 4. n and s = 2^(n/8 + 8). */
+    float d_hi = x + row->neg_m;
+    float vn = fmaf(d_hi, SOFTMAX_LOG2E8, SOFTMAX_MAGIC8);
+    float s = float_of((bits_of(vn) << 20) + pow2_entry(bits_of(vn)));
+    /* 5. r. */
+    float r;
+    if (row->fast) {
+        float n_k = vn - row->bias;
+        r = fmaf(n_k, -SOFTMAX_LN2_8_HI, x) +
+            fmaf(n_k, -SOFTMAX_LN2_8_LO, row->corr);
     } else {
-        /* 4. n and s = 2^n. */
-        d_hi = x + args->neg_m;
-        float vn = fmaf(d_hi, SOFTMAX_LOG2E, SOFTMAX_MAGIC);
-        s = float_of(bits_of(vn) << 23);
-        /* 5. d_lo by Fast2Sum, then r. */
-        float a = x < args->neg_m ? x : args->neg_m;
-        float b = x < args->neg_m ? args->neg_m : x;
+        float a = x < row->neg_m ? x : row->neg_m;
+        float b = x < row->neg_m ? row->neg_m : x;
         float d_lo = b - (d_hi - a);
-        float n = vn - SOFTMAX_MAGIC;
-        r = fmaf(n, -SOFTMAX_LN2_HI, d_hi);
-        r = fmaf(n, -SOFTMAX_LN2_LO, r);
+        float n = vn - SOFTMAX_MAGIC8;
+        r = fmaf(n, -SOFTMAX_LN2_8_HI, d_hi);
+        r = fmaf(n, -SOFTMAX_LN2_8_LO, r);
         r = r + d_lo;
     }
 
     /* 6. e = s * (1 + r*q(r)). */
-    float q = fmaf(SOFTMAX_EXP_C5, r, SOFTMAX_EXP_C4);
-    q = fmaf(q, r, SOFTMAX_EXP_C3);
-    q = fmaf(q, r, SOFTMAX_EXP_C2);
+    float q = fmaf(SOFTMAX_EXP_C3, r, SOFTMAX_EXP_C2);
     q = fmaf(q, r, SOFTMAX_EXP_C1);
     float e = fmaf(r * s, q, s);
-    if (args->fast)
+    if (row->fast)
         return e;
 
     /* 7. The general form: flush below the cutoff, clearing every bit. */
@@ -208,16 +199,19 @@ static float row_max(const float *x, size_t n, unsigned flags)
  * NULL. */
 static double row_exp_sum(const float *x, float *y, size_t n, float m)
 {
-    const exp_args args = exp_args_for(m);
+    const struct softmax_row args = softmax_row_for(m);
     double sum = 0.0;
     size_t i = 0;
     for (; i + SOFTMAX_SUM_BLOCK <= n; i += SOFTMAX_SUM_BLOCK) {
         float block = 0.0f;
-        for (size_t k = 0; k < SOFTMAX_SUM_BLOCK; k++) {
-            float e = exp_minus_max(x[i + k], &args);
-            if (y != NULL)
-                y[i + k] = e;
-            block += e;
+        for (size_t g = 0; g < SOFTMAX_SUM_BLOCK; g += 4) {
+            float e[4];
+            for (size_t k = 0; k < 4; k++) {
+                e[k] = exp_minus_max(x[i + g + k], &args);
+                if (y != NULL)
+                    y[i + g + k] = e[k];
+            }
+            block += (e[0] + e[1]) + (e[2] + e[3]);
         }
         sum += (double)block;
     }
@@ -261,8 +255,11 @@ static float inverse_of(double sum)
     return sum == 0.0 ? 0.0f : (float)(1.0 / sum);
 }
 
-/* The log-softmax offset L = log(sum), 0 for a masked row. */
-static double log_of(double sum) { return sum == 0.0 ? 0.0 : log(sum); }
+/* The log-softmax offset L = log(sum/256), 0 for a masked row. */
+static double log_of(double sum)
+{
+    return sum == 0.0 ? 0.0 : log(sum / SOFTMAX_EXP_SCALE);
+}
 
 static void softmax_f32_scalar(const float *x, float *y, size_t rows, size_t n,
                                size_t x_stride, size_t y_stride, unsigned flags)
@@ -273,7 +270,7 @@ static void softmax_f32_scalar(const float *x, float *y, size_t rows, size_t n,
         if (n >= SOFTMAX_ONLINE_MIN) {
             float m;
             float inv = inverse_of(online_max_sum(xr, n, flags, &m));
-            const exp_args args = exp_args_for(m);
+            const struct softmax_row args = softmax_row_for(m);
             for (size_t i = 0; i < n; i++)
                 yr[i] = exp_minus_max(xr[i], &args) * inv;
             continue;
@@ -308,14 +305,15 @@ static void log_softmax_f32_scalar(const float *x, float *y, size_t rows,
 
 /*
  * The general-axis form over columns [i0, i0 + w) of one outer slice:
- * steps 1-2 per column, 3-7 over the axis (blocks of SOFTMAX_SUM_BLOCK
- * axis steps per float partial sum), then 8 (or the log form).
+ * steps 1-2 per column, 3-7 over the axis (blocks of
+ * SOFTMAX_AXIS_SUM_BLOCK axis steps per float partial sum), then 8 (or the log
+ * form).
  */
 static void axis_chunk(const float *x, float *y, size_t axis, size_t inner,
                        size_t w, unsigned flags, int log_form)
 {
     float m[AXIS_CHUNK], part[AXIS_CHUNK];
-    exp_args args[AXIS_CHUNK];
+    struct softmax_row args[AXIS_CHUNK];
     double sum[AXIS_CHUNK];
 
     for (size_t k = 0; k < w; k++)
@@ -328,15 +326,15 @@ static void axis_chunk(const float *x, float *y, size_t axis, size_t inner,
     for (size_t k = 0; k < w; k++) {
         if (m[k] == -INFINITY && (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO))
             m[k] = 0.0f;
-        args[k] = (exp_args){-m[k], 0.0f, 0.0f, 0.0f, 0}; /* general */
+        args[k] = softmax_row_general(m[k]);
         sum[k] = 0.0;
     }
 
     size_t a = 0;
-    for (; a + SOFTMAX_SUM_BLOCK <= axis; a += SOFTMAX_SUM_BLOCK) {
+    for (; a + SOFTMAX_AXIS_SUM_BLOCK <= axis; a += SOFTMAX_AXIS_SUM_BLOCK) {
         for (size_t k = 0; k < w; k++)
             part[k] = 0.0f;
-        for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++)
+        for (size_t b = a; b < a + SOFTMAX_AXIS_SUM_BLOCK; b++)
             for (size_t k = 0; k < w; k++) {
                 float e = exp_minus_max(x[b * inner + k], &args[k]);
                 if (!log_form)

@@ -12,6 +12,7 @@
 #ifndef SIMDNN_KERNELS_SOFTMAX_H
 #define SIMDNN_KERNELS_SOFTMAX_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "simdnn/simdnn.h"
@@ -40,35 +41,92 @@ SIMDNN_INTERNAL extern const struct softmax_ops softmax_ops_avx512;
 SIMDNN_INTERNAL extern const struct softmax_ops softmax_ops_neon;
 
 /*
- * exp(d) for d = x - max <= 0, shared by every ISA (scalar.c, steps 3-6).
+ * 256*exp(d) for d <= 0, shared by every ISA (scalar.c, steps 3-6), as
+ * 2^(n/8 + 8) * p(r) with n = round(8*d/ln2) and r = d - n*ln2/8. The
+ * factor SOFTMAX_EXP_SCALE = 256 keeps 2^(n/8 + 8) a normal float down to
+ * d = -93.1, below ln(FLT_MIN); the normalization cancels it exactly.
  *
- * Polynomial: p(r) = 1 + r*(C1 + r*(C2 + r*(C3 + r*(C4 + r*C5)))), the
- * minimax fit of e^r for the relative error on |r| <= ln2/2 (+slack),
- * coefficients rounded to float. Derived by tools/softmax_exp_poly.py
- * (Remez exchange, then a bit-exact float32 simulation of the kernels):
- * minimax error 9.2e-8; the float32 kernel exp has relative error at most
- * 1.63e-7 in the general form (exact d, d in [ln(FLT_MIN), 0]) and 1.94e-7
- * in the fast form (maximum folded into the reduction, |m| < 2^21).
+ * Polynomial: p(r) = 1 + r*(C1 + r*(C2 + r*C3)), the minimax fit of e^r
+ * for the relative error on |r| <= ln2/16 (+2^-12 for the rounding of n),
+ * coefficients rounded to float (C1 rounds to exactly 1). Derived by
+ * tools/softmax_exp_poly.py (Remez exchange, then a bit-exact float32
+ * simulation of the kernels): minimax error 2.5e-8; the float32 kernel
+ * exp has relative error at most 1.36e-7 in the general form (exact d, d
+ * in [ln(FLT_MIN), 0]) and 1.39e-7 in the fast form (|m| < 2^19).
+ *
+ * Why degree 3 and a table rather than degree 5 on |r| <= ln2/2: the exp
+ * pass is bound by how many operations wait on each other, not by the
+ * FMA pipes (softmax/avx2.c, "Cost"); the table costs three cheap integer
+ * and permute operations off the critical path, and saves two dependent
+ * FMAs (8 cycles of latency) per vector.
  */
-#define SOFTMAX_EXP_C1 0x1.FFFFF6p-1f /* 0.99999970672343408 */
-#define SOFTMAX_EXP_C2 0x1.FFFDC4p-2f /* 0.49999148631643014 */
-#define SOFTMAX_EXP_C3 0x1.555A6Cp-3f /* 0.16667637222889592 */
-#define SOFTMAX_EXP_C4 0x1.573A96p-5f /* 0.041898051885046382 */
-#define SOFTMAX_EXP_C5 0x1.0FA802p-7f /* 0.0082902920543760916 */
-/* 1/ln2 rounded to float. */
-#define SOFTMAX_LOG2E 0x1.715476p+0f
-/* Cody-Waite split of ln2: LN2_HI = ln2 rounded to float (n*LN2_HI is
- * exact enough under an fma, see scalar.c step 4), LN2_LO = ln2 - LN2_HI
- * rounded to float. */
-#define SOFTMAX_LN2_HI 0x1.62E430p-1f
-#define SOFTMAX_LN2_LO -0x1.05C610p-29f
-/* 1.5*2^23 + 127: fma(d, LOG2E, MAGIC) rounds d/ln2 to the integer n in
- * the low mantissa bits, already biased by 127, so that the bits shifted
- * left by 23 are those of the float 2^n. */
-#define SOFTMAX_MAGIC 0x1.8000FEp+23f
+#define SOFTMAX_EXP_C1 0x1.000000p+0f /* 1.0000000486710545 */
+#define SOFTMAX_EXP_C2 0x1.00087Ep-1f /* 0.50006481256656932 */
+#define SOFTMAX_EXP_C3 0x1.5548EAp-3f /* 0.16664297152436108 */
+/* 8/ln2 rounded to float (8 * fl(1/ln2), exactly). */
+#define SOFTMAX_LOG2E8 0x1.715476p+3f
+/* Cody-Waite split of ln2/8: LN2_8_HI = ln2/8 rounded to float, LN2_8_LO
+ * = ln2/8 - LN2_8_HI rounded to float (scalar.c step 5). */
+#define SOFTMAX_LN2_8_HI 0x1.62E430p-4f
+#define SOFTMAX_LN2_8_LO -0x1.05C610p-32f
+/* 1.5*2^23 + (127 + 8)*8: fma(d, LOG2E8, MAGIC8) rounds 8*d/ln2 to the
+ * integer n in the low mantissa bits, biased by 135*8, so that the bits
+ * shifted left by 20 hold floor(n/8) + 8 + 127 in the float exponent
+ * field and n mod 8 in the three bits below it (scalar.c step 4). */
+#define SOFTMAX_MAGIC8 0x1.800870p+23f
+/* The exp of the kernels is SOFTMAX_EXP_SCALE times exp(d). */
+#define SOFTMAX_EXP_SCALE 0x1p8
 /* ln(FLT_MIN) = -87.3365 rounded to float: below it exp(d) < FLT_MIN and
- * is flushed to +0 (2^n would be subnormal there). */
+ * is flushed to +0 (2^(n/8) would be subnormal there). */
 #define SOFTMAX_CUTOFF -0x1.5D58A0p+6f
+/* ln2/8 rounded to double (for the fast form's lower bound, 1080*ln2/8:
+ * n = -1080 gives 2^(n/8 + 8) = 2^-127, whose bits are all zero). */
+#define SOFTMAX_LN2_8_DOUBLE 0x1.62E42FEFA39EFp-4
+/* The fast form takes rows whose maximum is below this in magnitude
+ * (scalar.c step 3): then |k| + 1080 < 2^23, so that N = n + k is exact in
+ * float, and ulp(m) <= 2^-5 keeps the rounded lower bound within 0.2 of
+ * n = -1080. */
+#define SOFTMAX_FAST_MAX 0x1p19f
+
+/* 2^(j/8) rounded to float, j = 0..7: the table of step 4. The kernels
+ * use its bits less 0x3F800000 + (j << 20) (the exponent of 1 and the
+ * three low bits of n that the shift left in the mantissa), so that an
+ * integer add of the shifted bits of vn and the entry gives 2^(n/8). */
+static const float softmax_pow2_eighths[8] = {
+    0x1.000000p+0f, 0x1.172B84p+0f, 0x1.306FE0p+0f, 0x1.4BFDAEp+0f,
+    0x1.6A09E6p+0f, 0x1.8ACE54p+0f, 0x1.AE89FAp+0f, 0x1.D5818Ep+0f,
+};
+
+/* The per-row constants of the exp (scalar.c steps 3-7; step 3 chooses
+ * the form), computed by this one function for every ISA. */
+struct softmax_row {
+    float neg_m; /* -m */
+    float lower; /* fast form: fl(m - 1080*ln2/8), where n = -1080 */
+    float bias;  /* fast form: MAGIC8 - k */
+    float corr;  /* fast form: fl(k*LN2_8_LO - (m - k*LN2_8_HI)) */
+    int fast;
+};
+
+static inline struct softmax_row softmax_row_general(float m)
+{
+    struct softmax_row row = {-m, 0.0f, 0.0f, 0.0f, 0};
+    return row;
+}
+
+/* k = round(m/LN2_8_HI) when |m| < FAST_MAX. */
+static inline struct softmax_row softmax_row_for(float m)
+{
+    struct softmax_row row = softmax_row_general(m);
+    if (!(fabsf(m) < SOFTMAX_FAST_MAX)) /* also NaN and +-Inf */
+        return row;
+    const double k = nearbyint((double)m / (double)SOFTMAX_LN2_8_HI);
+    row.lower = (float)((double)m - 1080.0 * SOFTMAX_LN2_8_DOUBLE);
+    row.bias = (float)((double)SOFTMAX_MAGIC8 - k);
+    row.corr = (float)(k * (double)SOFTMAX_LN2_8_LO -
+                       ((double)m - k * (double)SOFTMAX_LN2_8_HI));
+    row.fast = 1;
+    return row;
+}
 
 /*
  * Rows of at least SOFTMAX_ONLINE_MIN elements take the two-pass form
@@ -90,8 +148,11 @@ SIMDNN_INTERNAL extern const struct softmax_ops softmax_ops_neon;
 #define SOFTMAX_ONLINE_CHUNK ((size_t)2048)
 #define SOFTMAX_STREAM_MIN ((size_t)1 << 22)
 
-/* Elements of one float block sum before it is folded into double (per
- * lane: the SIMD units sum this many vectors in float, then convert). */
-#define SOFTMAX_SUM_BLOCK 4
+/* Elements of one float block sum before it is folded into double: rows
+ * sum blocks of SOFTMAX_SUM_BLOCK (per lane in the SIMD units: 4 groups
+ * of 4 vectors, each group added as a tree), the axis form blocks of
+ * SOFTMAX_AXIS_SUM_BLOCK axis steps per column. */
+#define SOFTMAX_SUM_BLOCK 16
+#define SOFTMAX_AXIS_SUM_BLOCK 4
 
 #endif /* SIMDNN_KERNELS_SOFTMAX_H */
