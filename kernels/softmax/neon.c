@@ -1,8 +1,9 @@
 /*
  * Softmax, NEON (aarch64 Advanced SIMD, 4 float lanes). The algorithm and
  * its numbered steps are those of scalar.c, the structure that of avx2.c:
- * three passes, 4 vectors per iteration, float block sums of 4 vectors
- * folded into two float64x2 accumulators.
+ * three passes, 4 vectors per iteration, float blocks of 4 groups of 4
+ * vectors folded into two float64x2 accumulators. Step 4's table lookup
+ * is TBL on the 32 bytes of the table.
  *
  * - Tails: NEON has no masked load, so a partial vector is copied through
  *   a 4-float local buffer (load_partial / store_partial): only the k
@@ -47,67 +48,87 @@ ALWAYS_INLINE uint32x4_t lanes_below(size_t k)
     return vcltq_u32(vld1q_u32(index), vdupq_n_u32((uint32_t)k));
 }
 
-/* The per-row constants of steps 3-7 (scalar.c exp_args). */
+/* The per-row constants of steps 3-7 (softmax.h softmax_row), and the
+ * table of step 4. */
 typedef struct exp_args {
     float32x4_t vneg_m, vlower, vbias, vcorr;
-    int fast;
+    uint8x16x2_t vtable;
 } exp_args;
 
-static exp_args exp_args_for(float m)
+/* softmax_pow2_eighths as step 4 adds it (less 0x3F800000 + (j << 20)),
+ * as the 32 bytes that TBL indexes. */
+ALWAYS_INLINE uint8x16x2_t pow2_table(void)
+{
+    static const uint32_t adjust[8] = {0x3F800000,
+                                       0x3F800000 + (1 << 20),
+                                       0x3F800000 + (2 << 20),
+                                       0x3F800000 + (3 << 20),
+                                       0x3F800000 + (4 << 20),
+                                       0x3F800000 + (5 << 20),
+                                       0x3F800000 + (6 << 20),
+                                       0x3F800000 + (7 << 20)};
+    uint8x16x2_t t;
+    t.val[0] = vreinterpretq_u8_u32(
+        vsubq_u32(vreinterpretq_u32_f32(vld1q_f32(softmax_pow2_eighths)),
+                  vld1q_u32(adjust)));
+    t.val[1] = vreinterpretq_u8_u32(
+        vsubq_u32(vreinterpretq_u32_f32(vld1q_f32(softmax_pow2_eighths + 4)),
+                  vld1q_u32(adjust + 4)));
+    return t;
+}
+
+static exp_args exp_args_for(const struct softmax_row *row)
 {
     exp_args args;
-    args.vneg_m = vdupq_n_f32(-m);
-    args.vlower = args.vbias = args.vcorr = vdupq_n_f32(0.0f);
-    args.fast = 0;
-    if (!(fabsf(m) < 0x1p21f))
-        return args;
-    const float lower = m - 88.0f;
-    const double gap = (double)lower - (double)m;
-    if (!(gap >= -88.3 && gap <= -87.7))
-        return args;
-    const double k = nearbyint((double)m * (1.0 / (double)SOFTMAX_LN2_HI));
-    args.vlower = vdupq_n_f32(lower);
-    args.vbias = vdupq_n_f32((float)((double)SOFTMAX_MAGIC - k));
-    args.vcorr = vdupq_n_f32((float)(k * (double)SOFTMAX_LN2_LO -
-                                     ((double)m - k * (double)SOFTMAX_LN2_HI)));
-    args.fast = 1;
+    args.vneg_m = vdupq_n_f32(row->neg_m);
+    args.vlower = vdupq_n_f32(row->lower);
+    args.vbias = vdupq_n_f32(row->bias);
+    args.vcorr = vdupq_n_f32(row->corr);
+    args.vtable = pow2_table();
     return args;
 }
 
-/* Steps 3-7 of scalar.c on 4 lanes: exp(x - m); `fast` is args->fast as
- * a compile-time constant. */
+/* Step 4's s = 2^(n/8 + 8) from the bits of vn: TBL picks the 4 bytes of
+ * entry j = bits & 7 for each lane (byte indices 4j .. 4j+3). */
+ALWAYS_INLINE float32x4_t pow2_of(float32x4_t vn, uint8x16x2_t vtable)
+{
+    const uint32x4_t vbits = vreinterpretq_u32_f32(vn);
+    const uint32x4_t vbytes = vmlaq_n_u32(
+        vdupq_n_u32(0x03020100), vandq_u32(vbits, vdupq_n_u32(7)), 0x04040404);
+    const uint32x4_t ventry =
+        vreinterpretq_u32_u8(vqtbl2q_u8(vtable, vreinterpretq_u8_u32(vbytes)));
+    return vreinterpretq_f32_u32(vaddq_u32(vshlq_n_u32(vbits, 20), ventry));
+}
+
+/* Steps 3-7 of scalar.c (256*exp(x - m)) on 4 lanes; `fast` is the row's
+ * form as a compile-time constant. */
 ALWAYS_INLINE float32x4_t exp_minus_max(float32x4_t vx, const exp_args *args,
                                         const int fast)
 {
-    float32x4_t vd_hi, vr, vs;
-    if (fast) {
+    if (fast)
         vx = vmaxq_f32(args->vlower, vx);
-        vd_hi = vaddq_f32(vx, args->vneg_m);
-        const float32x4_t vn = vfmaq_f32(vdupq_n_f32(SOFTMAX_MAGIC), vd_hi,
-                                         vdupq_n_f32(SOFTMAX_LOG2E));
-        vs = vreinterpretq_f32_u32(vshlq_n_u32(vreinterpretq_u32_f32(vn), 23));
+    const float32x4_t vd_hi = vaddq_f32(vx, args->vneg_m);
+    float32x4_t vn = vfmaq_f32(vdupq_n_f32(SOFTMAX_MAGIC8), vd_hi,
+                               vdupq_n_f32(SOFTMAX_LOG2E8));
+    const float32x4_t vs = pow2_of(vn, args->vtable);
+    float32x4_t vr;
+    if (fast) {
         const float32x4_t vn_k = vsubq_f32(vn, args->vbias);
-        vr = vfmaq_f32(vx, vn_k, vdupq_n_f32(-SOFTMAX_LN2_HI));
-        vr = vfmaq_f32(vr, vn_k, vdupq_n_f32(-SOFTMAX_LN2_LO));
-        vr = vaddq_f32(vr, args->vcorr);
+        vr = vaddq_f32(
+            vfmaq_f32(vx, vn_k, vdupq_n_f32(-SOFTMAX_LN2_8_HI)),
+            vfmaq_f32(args->vcorr, vn_k, vdupq_n_f32(-SOFTMAX_LN2_8_LO)));
     } else {
-        vd_hi = vaddq_f32(vx, args->vneg_m);
-        float32x4_t vn = vfmaq_f32(vdupq_n_f32(SOFTMAX_MAGIC), vd_hi,
-                                   vdupq_n_f32(SOFTMAX_LOG2E));
-        vs = vreinterpretq_f32_u32(vshlq_n_u32(vreinterpretq_u32_f32(vn), 23));
         const float32x4_t va = vminq_f32(vx, args->vneg_m);
         const float32x4_t vb = vmaxq_f32(vx, args->vneg_m);
         const float32x4_t vd_lo = vsubq_f32(vb, vsubq_f32(vd_hi, va));
-        vn = vsubq_f32(vn, vdupq_n_f32(SOFTMAX_MAGIC));
-        vr = vfmaq_f32(vd_hi, vn, vdupq_n_f32(-SOFTMAX_LN2_HI));
-        vr = vfmaq_f32(vr, vn, vdupq_n_f32(-SOFTMAX_LN2_LO));
+        vn = vsubq_f32(vn, vdupq_n_f32(SOFTMAX_MAGIC8));
+        vr = vfmaq_f32(vd_hi, vn, vdupq_n_f32(-SOFTMAX_LN2_8_HI));
+        vr = vfmaq_f32(vr, vn, vdupq_n_f32(-SOFTMAX_LN2_8_LO));
         vr = vaddq_f32(vr, vd_lo);
     }
 
     float32x4_t vq =
-        vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C4), vdupq_n_f32(SOFTMAX_EXP_C5), vr);
-    vq = vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C3), vq, vr);
-    vq = vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C2), vq, vr);
+        vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C2), vdupq_n_f32(SOFTMAX_EXP_C3), vr);
     vq = vfmaq_f32(vdupq_n_f32(SOFTMAX_EXP_C1), vq, vr);
     const float32x4_t vt = vmulq_f32(vr, vs);
     const float32x4_t ve = vfmaq_f32(vs, vt, vq);
@@ -152,12 +173,15 @@ static float row_max(const float *x, size_t n, unsigned flags)
     return m;
 }
 
-/* Steps 3-8; stores e into y when `store`. */
+/* Steps 3-8; stores e into y when `store`; the float blocks of avx2.c
+ * (per lane, 4 groups of 4 vectors). */
 ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
                                const exp_args *args, const int store,
                                const int fast)
 {
     float64x2_t vacc0 = vdupq_n_f64(0.0), vacc1 = vdupq_n_f64(0.0);
+    float32x4_t vblock = vdupq_n_f32(0.0f);
+    unsigned groups = 0;
     for (; n >= 16; n -= 16, x += 16, y = store ? y + 16 : y) {
         const float32x4_t ve0 = exp_minus_max(vld1q_f32(x), args, fast);
         const float32x4_t ve1 = exp_minus_max(vld1q_f32(x + 4), args, fast);
@@ -169,11 +193,17 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
             vst1q_f32(y + 8, ve2);
             vst1q_f32(y + 12, ve3);
         }
-        const float32x4_t vblock =
-            vaddq_f32(vaddq_f32(ve0, ve1), vaddq_f32(ve2, ve3));
-        vacc0 = vaddq_f64(vacc0, vcvt_f64_f32(vget_low_f32(vblock)));
-        vacc1 = vaddq_f64(vacc1, vcvt_high_f64_f32(vblock));
+        vblock = vaddq_f32(vblock,
+                           vaddq_f32(vaddq_f32(ve0, ve1), vaddq_f32(ve2, ve3)));
+        if (++groups == SOFTMAX_SUM_BLOCK / 4) {
+            vacc0 = vaddq_f64(vacc0, vcvt_f64_f32(vget_low_f32(vblock)));
+            vacc1 = vaddq_f64(vacc1, vcvt_high_f64_f32(vblock));
+            vblock = vdupq_n_f32(0.0f);
+            groups = 0;
+        }
     }
+    vacc0 = vaddq_f64(vacc0, vcvt_f64_f32(vget_low_f32(vblock)));
+    vacc1 = vaddq_f64(vacc1, vcvt_high_f64_f32(vblock));
     for (; n >= 4; n -= 4, x += 4, y = store ? y + 4 : y) {
         const float32x4_t ve = exp_minus_max(vld1q_f32(x), args, fast);
         if (store)
@@ -196,9 +226,10 @@ ALWAYS_INLINE double exp_sum_k(const float *x, float *y, size_t n,
 ALWAYS_INLINE double exp_sum(const float *x, float *y, size_t n, float m,
                              const int store)
 {
-    const exp_args args = exp_args_for(m);
-    return args.fast ? exp_sum_k(x, y, n, &args, store, 1)
-                     : exp_sum_k(x, y, n, &args, store, 0);
+    const struct softmax_row row = softmax_row_for(m);
+    const exp_args args = exp_args_for(&row);
+    return row.fast ? exp_sum_k(x, y, n, &args, store, 1)
+                    : exp_sum_k(x, y, n, &args, store, 0);
 }
 
 /* Step 8: y *= inv. */
@@ -299,9 +330,10 @@ ALWAYS_INLINE void exp_scale_k(const float *x, float *y, size_t n,
 static void exp_scale_store(const float *x, float *y, size_t n, float m,
                             float inv)
 {
-    const exp_args args = exp_args_for(m);
+    const struct softmax_row row = softmax_row_for(m);
+    const exp_args args = exp_args_for(&row);
     const float32x4_t vinv = vdupq_n_f32(inv);
-    if (args.fast)
+    if (row.fast)
         exp_scale_k(x, y, n, &args, vinv, 1);
     else
         exp_scale_k(x, y, n, &args, vinv, 0);
@@ -341,7 +373,8 @@ static void log_softmax_f32_neon(const float *x, float *y, size_t rows,
             m = row_max(xr, n, flags);
             sum = exp_sum_only(xr, n, m);
         }
-        log_store(xr, yr, n, m, sum == 0.0 ? 0.0 : log(sum));
+        log_store(xr, yr, n, m,
+                  sum == 0.0 ? 0.0 : log(sum / SOFTMAX_EXP_SCALE));
     }
 }
 
@@ -391,16 +424,16 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
                           vceqq_f32(vmax[v], vminus_inf)));
         args[v].vneg_m = vnegq_f32(vmax[v]);
         args[v].vlower = args[v].vbias = args[v].vcorr = vdupq_n_f32(0.0f);
-        args[v].fast = 0;
+        args[v].vtable = pow2_table();
         vacc_lo[v] = vacc_hi[v] = vdupq_n_f64(0.0);
     }
 
     /* 3-7. */
     size_t a = 0;
-    for (; a + SOFTMAX_SUM_BLOCK <= axis; a += SOFTMAX_SUM_BLOCK)
+    for (; a + SOFTMAX_AXIS_SUM_BLOCK <= axis; a += SOFTMAX_AXIS_SUM_BLOCK)
         for (int v = 0; v < nvec; v++) {
             float32x4_t vpart = vdupq_n_f32(0.0f);
-            for (size_t b = a; b < a + SOFTMAX_SUM_BLOCK; b++) {
+            for (size_t b = a; b < a + SOFTMAX_AXIS_SUM_BLOCK; b++) {
                 const size_t at = b * inner + 4 * v;
                 const float32x4_t ve = keep_lanes(
                     exp_minus_max(load_cols(x + at, k, 0.0f), &args[v], 0),
@@ -449,7 +482,8 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
             vst1q_f64(sums, vacc_lo[v]);
             vst1q_f64(sums + 2, vacc_hi[v]);
             for (int j = 0; j < 4; j++)
-                logs[j] = sums[j] == 0.0 ? 0.0 : log(sums[j]);
+                logs[j] =
+                    sums[j] == 0.0 ? 0.0 : log(sums[j] / SOFTMAX_EXP_SCALE);
             vlog_lo[v] = vld1q_f64(logs);
             vlog_hi[v] = vld1q_f64(logs + 2);
             vm_lo[v] = vcvt_f64_f32(vget_low_f32(vmax[v]));
