@@ -12,25 +12,32 @@
  *   the sum (scalar.c step 2). The clamp of step 3 is max_ps(vlower, vx),
  *   which returns vx, NaN kept, when vx is NaN; the flush of step 7 is
  *   andnot(d_hi < CUTOFF, e): an ordered compare is false for NaN.
- * - Sums: per group of 4 vectors the 4 e vectors are added in float (the
- *   SOFTMAX_SUM_BLOCK of scalar.c, per lane), converted to double
+ * - Sums: per lane, 4 groups of 4 vectors (the SOFTMAX_SUM_BLOCK of
+ *   scalar.c), each group added as a tree, then converted to double
  *   (cvtps_pd of each 128-bit half) and added to two double accumulators.
+ * - Step 4's table: vpermps selects the entry by the three low bits of
+ *   each lane of vn (it ignores the others), from one register.
  *
  * Cost and floor, cache-resident rows (three passes). The fast form's exp
- * is 14 vector FP ops per 8 elements (clamp, d_hi, n, N, 3 for r, shift,
- * 6 for the polynomial) plus about 2 for the sum, one load and one store:
- * 9 of them on Zen 3's two FMA pipes, so a whole core could sustain about
- * 4.5 cycles per vector, 0.56 cycle per element. Measured here (a 2-vCPU
- * VM whose sibling thread is busy: instructions retire at about 2.5 per
- * cycle) the exp pass takes 8.6 cycles per vector, 1.08 cycles per
- * element, issue-bound, so every instruction counts: the history of this
- * loop, per vector, was 11.9 cycles (TwoSum + compare/andnot flush), 10.4
- * (clamp instead of flush, Fast2Sum instead of TwoSum), 8.6 (the maximum
- * folded into the reduction, no exact d at all). Interleaving the 4
- * vectors' chains by hand changed nothing (the out-of-order window
- * already overlaps them). The max pass costs 0.08 and the scale pass 0.14
- * cycle per element; a 4096-float row takes 1.30 cycles (0.40 ns at
- * 3.2 GHz) per element in all.
+ * is 14 vector ops per 8 elements (clamp, d_hi, n, shift, permute, add,
+ * N, 3 for r, 4 for the polynomial and s*p) plus 1 for the sum, one load
+ * and one store: 7 of them on Zen 3's two FMA pipes, so a whole core
+ * could sustain about 4 cycles per vector, 0.5 cycle per element. What
+ * it runs at is set by the chain of dependent operations per vector
+ * (about 30 cycles: the out-of-order window holds only so many chains in
+ * flight) and by a sibling hyperthread that is often busy on this 2-vCPU
+ * VM. Measured on a 4096-float row in L1, one thread, 3.06 GHz, ns per
+ * element of the exp pass (tools-free microbenchmark, min of 60, one
+ * run): the degree-5 exp of |r| <= ln2/2 with float blocks of 4 vectors
+ * 0.326; blocks of 16 elements per lane 0.297 (the double conversion
+ * every 4 vectors was 2 ops per vector); this exp (degree 3 with the
+ * 2^(n/8) table, the two halves of r side by side) 0.276, 6.8 cycles per
+ * vector. A form that subtracts k*ln2/8 instead of m (one op and one
+ * dependent add fewer) reached 0.253 but loses the exact 1 at the
+ * maximum (scalar.c step 5), and one that takes n from x with a
+ * 16-entry table (two permutes and a blend) 0.336: more operations cost
+ * more than the latency they save. The max pass costs about 0.02 and the
+ * scale pass 0.05 ns per element.
  *
  * Pass structure: three passes (max; exp-store-and-sum; scale) up to
  * SOFTMAX_ONLINE_MIN, then the two-pass form of scalar.c ("Long rows")
