@@ -143,7 +143,7 @@ SIMDNN_API simdnn_isa simdnn_max_isa(void);
  * least FLT_MIN (measured: at most 2.8e-7). Outputs below FLT_MIN may be
  * flushed to zero or be subnormal. No finite input, however large,
  * overflows (1e38, or -3e38 beside a maximum of 3e38): x - m never
- * loses its low bits (for |m| < 2^19 the maximum is folded into the
+ * loses its low bits (for |m| < 2^18 the maximum is folded into the
  * exact range reduction of exp; beyond, x - m is carried in two floats),
  * and the sum is accumulated in double, so the error does not grow with
  * the row length (a float running sum reaches 1e-3 at 2^24).

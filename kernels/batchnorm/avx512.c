@@ -73,8 +73,8 @@ BN_INLINE size_t to_aligned(const float *p)
  * (max(0, y) keeps NaN, as the scalar kernel). grad = true (dx):
  * y = fma(x - m, a, fma(dy, b, r)) with a = q, b = p.
  */
-BN_INLINE __m512 map_vec(__m512 vx, __m512 vdy, __m512 vm, __m512 va,
-                         __m512 vb, __m512 vr, bool relu, bool grad)
+BN_INLINE __m512 map_vec(__m512 vx, __m512 vdy, __m512 vm, __m512 va, __m512 vb,
+                         __m512 vr, bool relu, bool grad)
 {
     __m512 vd = _mm512_sub_ps(vx, vm);
     if (grad)
@@ -89,9 +89,9 @@ struct consts {
 };
 
 /* The whole vector at offset `at`; map_part: its first rem lanes only. */
-BN_INLINE void map_one(const float *x, const float *dy, float *y,
-                       size_t at, const struct consts *k, bool relu,
-                       bool grad, bool stream)
+BN_INLINE void map_one(const float *x, const float *dy, float *y, size_t at,
+                       const struct consts *k, bool relu, bool grad,
+                       bool stream)
 {
     __m512 vdy = grad ? _mm512_loadu_ps(dy + at) : _mm512_setzero_ps();
     store_vec(y + at,
@@ -100,16 +100,16 @@ BN_INLINE void map_one(const float *x, const float *dy, float *y,
               stream);
 }
 
-BN_INLINE void map_part(const float *x, const float *dy, float *y,
-                        size_t at, size_t rem, const struct consts *k,
-                        bool relu, bool grad)
+BN_INLINE void map_part(const float *x, const float *dy, float *y, size_t at,
+                        size_t rem, const struct consts *k, bool relu,
+                        bool grad)
 {
     __mmask16 vmask = tail_mask(rem);
-    __m512 vdy = grad ? _mm512_maskz_loadu_ps(vmask, dy + at)
-                      : _mm512_setzero_ps();
+    __m512 vdy =
+        grad ? _mm512_maskz_loadu_ps(vmask, dy + at) : _mm512_setzero_ps();
     _mm512_mask_storeu_ps(y + at, vmask,
-                        map_vec(_mm512_maskz_loadu_ps(vmask, x + at), vdy, k->m,
-                                k->a, k->b, k->r, relu, grad));
+                          map_vec(_mm512_maskz_loadu_ps(vmask, x + at), vdy,
+                                  k->m, k->a, k->b, k->r, relu, grad));
 }
 
 BN_INLINE struct consts broadcast(const float *m, const float *a,
@@ -169,10 +169,9 @@ BN_INLINE void map_image(const float *x, const float *dy, float *y,
 
 /* Planes view, spatial < LANES: each plane on its own, partial vectors. */
 BN_INLINE void map_small_planes(const float *x, const float *dy, float *y,
-                                size_t channels, size_t spatial,
-                                const float *m, const float *a,
-                                const float *b, const float *r, bool relu,
-                                bool grad)
+                                size_t channels, size_t spatial, const float *m,
+                                const float *a, const float *b, const float *r,
+                                bool relu, bool grad)
 {
     for (size_t c = 0; c < channels; c++) {
         struct consts k = broadcast(m, a, b, r, c, grad);
@@ -181,27 +180,26 @@ BN_INLINE void map_small_planes(const float *x, const float *dy, float *y,
 }
 
 BN_INLINE void map_planes(const float *x, const float *dy, float *y,
-                          size_t images, size_t image_stride,
-                          size_t channels, size_t spatial, const float *m,
-                          const float *a, const float *b, const float *r,
-                          bool relu, bool grad, bool stream)
+                          size_t images, size_t image_stride, size_t channels,
+                          size_t spatial, const float *m, const float *a,
+                          const float *b, const float *r, bool relu, bool grad,
+                          bool stream)
 {
     for (size_t i = 0; i < images; i++) {
         size_t at = i * image_stride;
         const float *dyi = grad ? dy + at : NULL;
         if (spatial >= LANES)
-            map_image(x + at, dyi, y + at, channels, spatial, m, a, b, r,
-                      relu, grad, stream);
+            map_image(x + at, dyi, y + at, channels, spatial, m, a, b, r, relu,
+                      grad, stream);
         else
-            map_small_planes(x + at, dyi, y + at, channels, spatial, m, a,
-                             b, r, relu, grad);
+            map_small_planes(x + at, dyi, y + at, channels, spatial, m, a, b, r,
+                             relu, grad);
     }
 }
 
 /* The constants of the vector whose first lane is channel j. */
-BN_INLINE struct consts gather(const float *m, const float *a,
-                               const float *b, const float *r, size_t j,
-                               bool grad)
+BN_INLINE struct consts gather(const float *m, const float *a, const float *b,
+                               const float *r, size_t j, bool grad)
 {
     struct consts k = {_mm512_loadu_ps(m + j), _mm512_loadu_ps(a + j),
                        _mm512_loadu_ps(b + j),
@@ -210,8 +208,8 @@ BN_INLINE struct consts gather(const float *m, const float *a,
 }
 
 BN_INLINE struct consts gather_part(const float *m, const float *a,
-                                    const float *b, const float *r,
-                                    size_t j, size_t rem, bool grad)
+                                    const float *b, const float *r, size_t j,
+                                    size_t rem, bool grad)
 {
     __mmask16 vmask = tail_mask(rem);
     struct consts k = {_mm512_maskz_loadu_ps(vmask, m + j),
@@ -229,10 +227,10 @@ BN_INLINE struct consts gather_part(const float *m, const float *a,
  * channel count. No partial vector but the last (and the first when
  * streaming), whatever the channel count.
  */
-BN_INLINE void map_flat(const float *x, const float *dy, float *y,
-                        size_t len, size_t channels, const float *m,
-                        const float *a, const float *b, const float *r,
-                        bool relu, bool grad, bool stream)
+BN_INLINE void map_flat(const float *x, const float *dy, float *y, size_t len,
+                        size_t channels, const float *m, const float *a,
+                        const float *b, const float *r, bool relu, bool grad,
+                        bool stream)
 {
     const size_t step1 = LANES % channels, step4 = 4 * LANES % channels;
     size_t pos = 0, j = 0;
@@ -267,14 +265,43 @@ BN_INLINE void map_flat(const float *x, const float *dy, float *y,
     }
 }
 
-/* Rows view, general stride: row by row, the constants from the arrays. */
+/*
+ * Rows view, general stride, and contiguous rows whose channel count is a
+ * multiple of the vector length: rows in blocks of ROW_BLOCK, each vector
+ * of constants loaded once per block and used for all its rows (avx2.c
+ * says why). A channel count that is not a multiple of the vector length
+ * costs a partial vector per row.
+ */
+#define ROW_BLOCK 4
+
 BN_INLINE void map_strided(const float *x, const float *dy, float *y,
                            size_t rows, size_t channels, size_t stride,
                            const float *m, const float *a, const float *b,
                            const float *r, bool relu, bool grad, bool stream)
 {
     size_t full = channels & ~(size_t)(LANES - 1);
-    for (size_t row = 0; row < rows; row++) {
+    size_t row = 0;
+    for (; row + ROW_BLOCK <= rows; row += ROW_BLOCK) {
+        size_t at = row * stride;
+        const float *dyr = grad ? dy + at : NULL;
+        for (size_t j = 0; j < full; j += LANES) {
+            struct consts k = gather(m, a, b, r, j, grad);
+            map_one(x + at, dyr, y + at, j, &k, relu, grad, stream);
+            map_one(x + at, dyr, y + at, j + stride, &k, relu, grad, stream);
+            map_one(x + at, dyr, y + at, j + 2 * stride, &k, relu, grad,
+                    stream);
+            map_one(x + at, dyr, y + at, j + 3 * stride, &k, relu, grad,
+                    stream);
+        }
+        if (full < channels) {
+            struct consts k =
+                gather_part(m, a, b, r, full, channels - full, grad);
+            for (size_t i = 0; i < ROW_BLOCK; i++)
+                map_part(x + at, dyr, y + at, full + i * stride,
+                         channels - full, &k, relu, grad);
+        }
+    }
+    for (; row < rows; row++) {
         size_t at = row * stride;
         const float *dyr = grad ? dy + at : NULL;
         size_t j = 0;
@@ -289,17 +316,22 @@ BN_INLINE void map_strided(const float *x, const float *dy, float *y,
     }
 }
 
-/* Streaming in the strided walk only when every row start is aligned. */
-BN_INLINE void map_rows(const float *x, const float *dy, float *y,
-                        size_t rows, size_t channels, size_t stride,
-                        const float *m, const float *a, const float *b,
-                        const float *r, bool relu, bool grad, bool stream)
+/* Contiguous rows take the flat walk unless the channel count is a
+ * multiple of the vector length (then the row blocks are faster), or
+ * when streaming to rows that do not start on an ALIGN_BYTES boundary
+ * (the flat walk aligns its stores once). Streaming in the strided walk
+ * only when every row start is aligned. */
+BN_INLINE void map_rows(const float *x, const float *dy, float *y, size_t rows,
+                        size_t channels, size_t stride, const float *m,
+                        const float *a, const float *b, const float *r,
+                        bool relu, bool grad, bool stream)
 {
-    if (stride == channels)
+    bool aligned =
+        to_aligned(y) == 0 && stride * sizeof(float) % ALIGN_BYTES == 0;
+    if (stride == channels && (channels % LANES != 0 || (stream && !aligned)))
         map_flat(x, dy, y, rows * channels, channels, m, a, b, r, relu, grad,
                  stream);
-    else if (stream && to_aligned(y) == 0 &&
-             stride * sizeof(float) % ALIGN_BYTES == 0)
+    else if (stream && aligned)
         map_strided(x, dy, y, rows, channels, stride, m, a, b, r, relu, grad,
                     true);
     else
@@ -310,35 +342,35 @@ BN_INLINE void map_rows(const float *x, const float *dy, float *y,
 /* The exported maps: every combination of ReLU and streaming is its own
  * instance, so that no test of the mode is left in the loops. */
 static void apply_planes_avx512(const float *x, float *y, size_t images,
-                              size_t image_stride, size_t channels,
-                              size_t spatial, const float *m,
-                              const float *a, const float *b, unsigned mode)
+                                size_t image_stride, size_t channels,
+                                size_t spatial, const float *m, const float *a,
+                                const float *b, unsigned mode)
 {
     switch (mode & (BATCHNORM_RELU | BATCHNORM_STREAM)) {
     case 0:
-        map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
-                   a, b, NULL, false, false, false);
+        map_planes(x, NULL, y, images, image_stride, channels, spatial, m, a, b,
+                   NULL, false, false, false);
         break;
     case BATCHNORM_RELU:
-        map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
-                   a, b, NULL, true, false, false);
+        map_planes(x, NULL, y, images, image_stride, channels, spatial, m, a, b,
+                   NULL, true, false, false);
         break;
     case BATCHNORM_STREAM:
-        map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
-                   a, b, NULL, false, false, true);
+        map_planes(x, NULL, y, images, image_stride, channels, spatial, m, a, b,
+                   NULL, false, false, true);
         _mm_sfence();
         break;
     default:
-        map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
-                   a, b, NULL, true, false, true);
+        map_planes(x, NULL, y, images, image_stride, channels, spatial, m, a, b,
+                   NULL, true, false, true);
         _mm_sfence();
         break;
     }
 }
 
 static void apply_rows_avx512(const float *x, float *y, size_t rows,
-                            size_t channels, size_t stride, const float *m,
-                            const float *a, const float *b, unsigned mode)
+                              size_t channels, size_t stride, const float *m,
+                              const float *a, const float *b, unsigned mode)
 {
     switch (mode & (BATCHNORM_RELU | BATCHNORM_STREAM)) {
     case 0:
@@ -346,8 +378,8 @@ static void apply_rows_avx512(const float *x, float *y, size_t rows,
                  false, false);
         break;
     case BATCHNORM_RELU:
-        map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, true,
-                 false, false);
+        map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, true, false,
+                 false);
         break;
     case BATCHNORM_STREAM:
         map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, false,
@@ -355,33 +387,33 @@ static void apply_rows_avx512(const float *x, float *y, size_t rows,
         _mm_sfence();
         break;
     default:
-        map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, true,
-                 false, true);
+        map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, true, false,
+                 true);
         _mm_sfence();
         break;
     }
 }
 
 static void dapply_planes_avx512(const float *x, const float *dy, float *dx,
-                               size_t images, size_t image_stride,
-                               size_t channels, size_t spatial,
-                               const float *m, const float *p,
-                               const float *q, const float *r, unsigned mode)
+                                 size_t images, size_t image_stride,
+                                 size_t channels, size_t spatial,
+                                 const float *m, const float *p, const float *q,
+                                 const float *r, unsigned mode)
 {
     if (mode & BATCHNORM_STREAM) {
-        map_planes(x, dy, dx, images, image_stride, channels, spatial, m, q,
-                   p, r, false, true, true);
+        map_planes(x, dy, dx, images, image_stride, channels, spatial, m, q, p,
+                   r, false, true, true);
         _mm_sfence();
     } else {
-        map_planes(x, dy, dx, images, image_stride, channels, spatial, m, q,
-                   p, r, false, true, false);
+        map_planes(x, dy, dx, images, image_stride, channels, spatial, m, q, p,
+                   r, false, true, false);
     }
 }
 
 static void dapply_rows_avx512(const float *x, const float *dy, float *dx,
-                             size_t rows, size_t channels, size_t stride,
-                             const float *m, const float *p, const float *q,
-                             const float *r, unsigned mode)
+                               size_t rows, size_t channels, size_t stride,
+                               const float *m, const float *p, const float *q,
+                               const float *r, unsigned mode)
 {
     if (mode & BATCHNORM_STREAM) {
         map_rows(x, dy, dx, rows, channels, stride, m, q, p, r, false, true,
@@ -464,13 +496,13 @@ BN_INLINE void reduce_planes(const float *x, const float *dy, size_t images,
         __m512d d1lo = _mm512_setzero_pd(), d1hi = d1lo, d2lo = d1lo,
                 d2hi = d1lo;
         unsigned steps = 0;
-#define FLUSH_IF_FULL()                                                      \
-    if (++steps == BATCHNORM_BLOCK) {                                        \
-        widen_add(a10, a11, a12, a13, &d1lo, &d1hi);                         \
-        widen_add(a20, a21, a22, a23, &d2lo, &d2hi);                         \
-        a10 = a11 = a12 = a13 = _mm512_setzero_ps();                         \
-        a20 = a21 = a22 = a23 = _mm512_setzero_ps();                         \
-        steps = 0;                                                           \
+#define FLUSH_IF_FULL()                                                        \
+    if (++steps == BATCHNORM_BLOCK) {                                          \
+        widen_add(a10, a11, a12, a13, &d1lo, &d1hi);                           \
+        widen_add(a20, a21, a22, a23, &d2lo, &d2hi);                           \
+        a10 = a11 = a12 = a13 = _mm512_setzero_ps();                           \
+        a20 = a21 = a22 = a23 = _mm512_setzero_ps();                           \
+        steps = 0;                                                             \
     }
         for (size_t i = 0; i < images; i++) {
             size_t at = i * image_stride + c * spatial;
@@ -484,8 +516,8 @@ BN_INLINE void reduce_planes(const float *x, const float *dy, size_t images,
                     vdy3 = _mm512_loadu_ps(dyp + s + 3 * LANES);
                 }
                 acc_vec(_mm512_loadu_ps(xp + s), vdy0, vk, &a10, &a20, grad);
-                acc_vec(_mm512_loadu_ps(xp + s + LANES), vdy1, vk, &a11,
-                        &a21, grad);
+                acc_vec(_mm512_loadu_ps(xp + s + LANES), vdy1, vk, &a11, &a21,
+                        grad);
                 acc_vec(_mm512_loadu_ps(xp + s + 2 * LANES), vdy2, vk, &a12,
                         &a22, grad);
                 acc_vec(_mm512_loadu_ps(xp + s + 3 * LANES), vdy3, vk, &a13,
@@ -512,6 +544,106 @@ BN_INLINE void reduce_planes(const float *x, const float *dy, size_t images,
         s1[c] = hsum_pd(d1lo, d1hi);
         s2[c] = hsum_pd(d2lo, d2hi);
     }
+}
+
+/*
+ * Planes view, short planes (spatial <= SHORT_PLANE): GROUP channels in
+ * lockstep, one accumulator pair per channel, as in avx2.c (which says
+ * why). Each float lane takes at most BATCHNORM_BLOCK additions before it
+ * is widened into the channel's double accumulator.
+ */
+#define SHORT_PLANE 64
+#define GROUP 4
+
+/* One vector of each of the group's planes at offset s (partial, the
+ * first rem lanes, when partial). */
+BN_INLINE void group_step(const float *xi, const float *dyi, size_t spatial,
+                          size_t s, const __m512 *vk, __m512 *a1, __m512 *a2,
+                          size_t g_count, bool partial, __mmask16 vmask,
+                          bool grad)
+{
+    for (size_t g = 0; g < g_count; g++) {
+        const float *xp = xi + g * spatial + s;
+        const float *dyp = grad ? dyi + g * spatial + s : NULL;
+        __m512 vx, vdy = _mm512_setzero_ps();
+        if (partial) {
+            load_partial(xp, dyp, vmask, vk[g], &vx, &vdy, grad);
+        } else {
+            vx = _mm512_loadu_ps(xp);
+            if (grad)
+                vdy = _mm512_loadu_ps(dyp);
+        }
+        acc_vec(vx, vdy, vk[g], &a1[g], &a2[g], grad);
+    }
+}
+
+/* The group's float accumulators widened into its double ones, zeroed. */
+BN_INLINE void group_flush(__m512 *a1, __m512 *a2, __m512d *d1, __m512d *d2,
+                           size_t g_count)
+{
+    for (size_t g = 0; g < g_count; g++) {
+        d1[g] = _mm512_add_pd(d1[g],
+                              _mm512_add_pd(widen_lo(a1[g]), widen_hi(a1[g])));
+        d2[g] = _mm512_add_pd(d2[g],
+                              _mm512_add_pd(widen_lo(a2[g]), widen_hi(a2[g])));
+        a1[g] = a2[g] = _mm512_setzero_ps();
+    }
+}
+
+BN_INLINE void reduce_group(const float *x, const float *dy, size_t images,
+                            size_t image_stride, size_t spatial, const float *k,
+                            double *s1, double *s2, size_t g_count, bool grad)
+{
+    __m512 vk[GROUP], a1[GROUP], a2[GROUP];
+    __m512d d1[GROUP], d2[GROUP];
+    for (size_t g = 0; g < g_count; g++) {
+        vk[g] = _mm512_set1_ps(k[g]);
+        a1[g] = a2[g] = _mm512_setzero_ps();
+        d1[g] = d2[g] = _mm512_setzero_pd();
+    }
+    const size_t full = spatial & ~(size_t)(LANES - 1);
+    const __mmask16 vmask = tail_mask(spatial - full);
+    unsigned steps = 0;
+    for (size_t i = 0; i < images; i++) {
+        const float *xi = x + i * image_stride;
+        const float *dyi = grad ? dy + i * image_stride : NULL;
+        for (size_t s = 0; s < full; s += LANES) {
+            group_step(xi, dyi, spatial, s, vk, a1, a2, g_count, false, vmask,
+                       grad);
+            if (++steps == BATCHNORM_BLOCK) {
+                group_flush(a1, a2, d1, d2, g_count);
+                steps = 0;
+            }
+        }
+        if (full < spatial) {
+            group_step(xi, dyi, spatial, full, vk, a1, a2, g_count, true, vmask,
+                       grad);
+            if (++steps == BATCHNORM_BLOCK) {
+                group_flush(a1, a2, d1, d2, g_count);
+                steps = 0;
+            }
+        }
+    }
+    group_flush(a1, a2, d1, d2, g_count);
+    for (size_t g = 0; g < g_count; g++) {
+        s1[g] = _mm512_reduce_add_pd(d1[g]);
+        s2[g] = _mm512_reduce_add_pd(d2[g]);
+    }
+}
+
+BN_INLINE void reduce_short_planes(const float *x, const float *dy,
+                                   size_t images, size_t image_stride,
+                                   size_t channels, size_t spatial,
+                                   const float *k, double *s1, double *s2,
+                                   bool grad)
+{
+    size_t c = 0;
+    for (; c + GROUP <= channels; c += GROUP)
+        reduce_group(x + c * spatial, grad ? dy + c * spatial : NULL, images,
+                     image_stride, spatial, k + c, s1 + c, s2 + c, GROUP, grad);
+    for (; c < channels; c++)
+        reduce_group(x + c * spatial, grad ? dy + c * spatial : NULL, images,
+                     image_stride, spatial, k + c, s1 + c, s2 + c, 1, grad);
 }
 
 /* Adds the widened lanes of one accumulator vector into s[0..count-1]. */
@@ -579,8 +711,7 @@ BN_INLINE void reduce_flat(const float *x, const float *dy, size_t len,
             size_t at = pos + p * LANES;
             if (grad)
                 vdy = _mm512_loadu_ps(dy + at);
-            acc_vec(_mm512_loadu_ps(x + at), vdy, vk[p], &a1[p], &a2[p],
-                    grad);
+            acc_vec(_mm512_loadu_ps(x + at), vdy, vk[p], &a1[p], &a2[p], grad);
         }
         if (++steps == BATCHNORM_BLOCK) {
             flush_phases(a1, a2, d1, d2, phases);
@@ -643,8 +774,7 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
             const __m512 vk1 = _mm512_loadu_ps(k + j + LANES);
             const __m512 vk2 = _mm512_loadu_ps(k + j + 2 * LANES);
             const __m512 vk3 = _mm512_loadu_ps(k + j + 3 * LANES);
-            __m512 a10 = _mm512_setzero_ps(), a11 = a10, a12 = a10,
-                   a13 = a10;
+            __m512 a10 = _mm512_setzero_ps(), a11 = a10, a12 = a10, a13 = a10;
             __m512 a20 = a10, a21 = a10, a22 = a10, a23 = a10;
             __m512 vdy0 = a10, vdy1 = a10, vdy2 = a10, vdy3 = a10;
             for (size_t r = 0; r < nr; r++) {
@@ -659,10 +789,10 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
                 acc_vec(_mm512_loadu_ps(xr), vdy0, vk0, &a10, &a20, grad);
                 acc_vec(_mm512_loadu_ps(xr + LANES), vdy1, vk1, &a11, &a21,
                         grad);
-                acc_vec(_mm512_loadu_ps(xr + 2 * LANES), vdy2, vk2, &a12,
-                        &a22, grad);
-                acc_vec(_mm512_loadu_ps(xr + 3 * LANES), vdy3, vk3, &a13,
-                        &a23, grad);
+                acc_vec(_mm512_loadu_ps(xr + 2 * LANES), vdy2, vk2, &a12, &a22,
+                        grad);
+                acc_vec(_mm512_loadu_ps(xr + 3 * LANES), vdy3, vk3, &a13, &a23,
+                        grad);
             }
             flush_lanes(a10, s1 + j, LANES);
             flush_lanes(a11, s1 + j + LANES, LANES);
@@ -700,33 +830,41 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
 }
 
 static void moments_planes_avx512(const float *x, size_t images,
-                                size_t image_stride, size_t channels,
-                                size_t spatial, const float *k, double *s1,
-                                double *s2)
+                                  size_t image_stride, size_t channels,
+                                  size_t spatial, const float *k, double *s1,
+                                  double *s2)
 {
-    reduce_planes(x, NULL, images, image_stride, channels, spatial, k, s1,
-                  s2, false);
+    if (spatial <= SHORT_PLANE)
+        reduce_short_planes(x, NULL, images, image_stride, channels, spatial, k,
+                            s1, s2, false);
+    else
+        reduce_planes(x, NULL, images, image_stride, channels, spatial, k, s1,
+                      s2, false);
 }
 
 static void moments_rows_avx512(const float *x, size_t rows, size_t channels,
-                              size_t stride, const float *k, double *s1,
-                              double *s2)
+                                size_t stride, const float *k, double *s1,
+                                double *s2)
 {
     reduce_rows(x, NULL, rows, channels, stride, k, s1, s2, false);
 }
 
-static void dsums_planes_avx512(const float *x, const float *dy,
-                              size_t images, size_t image_stride,
-                              size_t channels, size_t spatial,
-                              const float *m, double *s1, double *s2)
+static void dsums_planes_avx512(const float *x, const float *dy, size_t images,
+                                size_t image_stride, size_t channels,
+                                size_t spatial, const float *m, double *s1,
+                                double *s2)
 {
-    reduce_planes(x, dy, images, image_stride, channels, spatial, m, s1, s2,
-                  true);
+    if (spatial <= SHORT_PLANE)
+        reduce_short_planes(x, dy, images, image_stride, channels, spatial, m,
+                            s1, s2, true);
+    else
+        reduce_planes(x, dy, images, image_stride, channels, spatial, m, s1, s2,
+                      true);
 }
 
 static void dsums_rows_avx512(const float *x, const float *dy, size_t rows,
-                            size_t channels, size_t stride, const float *m,
-                            double *s1, double *s2)
+                              size_t channels, size_t stride, const float *m,
+                              double *s1, double *s2)
 {
     reduce_rows(x, dy, rows, channels, stride, m, s1, s2, true);
 }
@@ -740,8 +878,8 @@ static void inv_sqrt_avx512(const double *t, double *r, size_t count)
     const __m512d vone = _mm512_set1_pd(1.0);
     size_t j = 0;
     for (; j + DLANES <= count; j += DLANES)
-        _mm512_storeu_pd(r + j, _mm512_div_pd(vone, _mm512_sqrt_pd(
-                                                  _mm512_loadu_pd(t + j))));
+        _mm512_storeu_pd(
+            r + j, _mm512_div_pd(vone, _mm512_sqrt_pd(_mm512_loadu_pd(t + j))));
     for (; j < count; j++)
         r[j] = 1.0 / sqrt(t[j]); /* the same correctly rounded operations */
 }

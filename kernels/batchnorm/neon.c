@@ -76,9 +76,9 @@ BN_INLINE size_t to_aligned(const float *p)
  * (max(0, y) keeps NaN, as the scalar kernel). grad = true (dx):
  * y = fma(x - m, a, fma(dy, b, r)) with a = q, b = p.
  */
-BN_INLINE float32x4_t map_vec(float32x4_t vx, float32x4_t vdy,
-                              float32x4_t vm, float32x4_t va, float32x4_t vb,
-                              float32x4_t vr, bool relu, bool grad)
+BN_INLINE float32x4_t map_vec(float32x4_t vx, float32x4_t vdy, float32x4_t vm,
+                              float32x4_t va, float32x4_t vb, float32x4_t vr,
+                              bool relu, bool grad)
 {
     float32x4_t vd = vsubq_f32(vx, vm);
     if (grad)
@@ -93,24 +93,24 @@ struct consts {
 };
 
 /* The whole vector at offset `at`; map_part: its first rem lanes only. */
-BN_INLINE void map_one(const float *x, const float *dy, float *y,
-                       size_t at, const struct consts *k, bool relu,
-                       bool grad, bool stream)
+BN_INLINE void map_one(const float *x, const float *dy, float *y, size_t at,
+                       const struct consts *k, bool relu, bool grad,
+                       bool stream)
 {
     float32x4_t vdy = grad ? vld1q_f32(dy + at) : vdupq_n_f32(0.0f);
-    store_vec(y + at,
-              map_vec(vld1q_f32(x + at), vdy, k->m, k->a, k->b, k->r,
-                      relu, grad),
-              stream);
+    store_vec(
+        y + at,
+        map_vec(vld1q_f32(x + at), vdy, k->m, k->a, k->b, k->r, relu, grad),
+        stream);
 }
 
-BN_INLINE void map_part(const float *x, const float *dy, float *y,
-                        size_t at, size_t rem, const struct consts *k,
-                        bool relu, bool grad)
+BN_INLINE void map_part(const float *x, const float *dy, float *y, size_t at,
+                        size_t rem, const struct consts *k, bool relu,
+                        bool grad)
 {
     size_t vrem = rem;
-    float32x4_t vdy = grad ? load_part(dy + at, vrem, vdupq_n_f32(0.0f))
-                      : vdupq_n_f32(0.0f);
+    float32x4_t vdy =
+        grad ? load_part(dy + at, vrem, vdupq_n_f32(0.0f)) : vdupq_n_f32(0.0f);
     store_part(y + at, vrem,
                map_vec(load_part(x + at, vrem, vdupq_n_f32(0.0f)), vdy, k->m,
                        k->a, k->b, k->r, relu, grad));
@@ -120,8 +120,7 @@ BN_INLINE struct consts broadcast(const float *m, const float *a,
                                   const float *b, const float *r, size_t c,
                                   bool grad)
 {
-    struct consts k = {vdupq_n_f32(m[c]), vdupq_n_f32(a[c]),
-                       vdupq_n_f32(b[c]),
+    struct consts k = {vdupq_n_f32(m[c]), vdupq_n_f32(a[c]), vdupq_n_f32(b[c]),
                        grad ? vdupq_n_f32(r[c]) : vdupq_n_f32(0.0f)};
     return k;
 }
@@ -173,10 +172,9 @@ BN_INLINE void map_image(const float *x, const float *dy, float *y,
 
 /* Planes view, spatial < LANES: each plane on its own, partial vectors. */
 BN_INLINE void map_small_planes(const float *x, const float *dy, float *y,
-                                size_t channels, size_t spatial,
-                                const float *m, const float *a,
-                                const float *b, const float *r, bool relu,
-                                bool grad)
+                                size_t channels, size_t spatial, const float *m,
+                                const float *a, const float *b, const float *r,
+                                bool relu, bool grad)
 {
     for (size_t c = 0; c < channels; c++) {
         struct consts k = broadcast(m, a, b, r, c, grad);
@@ -185,37 +183,35 @@ BN_INLINE void map_small_planes(const float *x, const float *dy, float *y,
 }
 
 BN_INLINE void map_planes(const float *x, const float *dy, float *y,
-                          size_t images, size_t image_stride,
-                          size_t channels, size_t spatial, const float *m,
-                          const float *a, const float *b, const float *r,
-                          bool relu, bool grad, bool stream)
+                          size_t images, size_t image_stride, size_t channels,
+                          size_t spatial, const float *m, const float *a,
+                          const float *b, const float *r, bool relu, bool grad,
+                          bool stream)
 {
     for (size_t i = 0; i < images; i++) {
         size_t at = i * image_stride;
         const float *dyi = grad ? dy + at : NULL;
         if (spatial >= LANES)
-            map_image(x + at, dyi, y + at, channels, spatial, m, a, b, r,
-                      relu, grad, stream);
+            map_image(x + at, dyi, y + at, channels, spatial, m, a, b, r, relu,
+                      grad, stream);
         else
-            map_small_planes(x + at, dyi, y + at, channels, spatial, m, a,
-                             b, r, relu, grad);
+            map_small_planes(x + at, dyi, y + at, channels, spatial, m, a, b, r,
+                             relu, grad);
     }
 }
 
 /* The constants of the vector whose first lane is channel j. */
-BN_INLINE struct consts gather(const float *m, const float *a,
-                               const float *b, const float *r, size_t j,
-                               bool grad)
+BN_INLINE struct consts gather(const float *m, const float *a, const float *b,
+                               const float *r, size_t j, bool grad)
 {
-    struct consts k = {vld1q_f32(m + j), vld1q_f32(a + j),
-                       vld1q_f32(b + j),
+    struct consts k = {vld1q_f32(m + j), vld1q_f32(a + j), vld1q_f32(b + j),
                        grad ? vld1q_f32(r + j) : vdupq_n_f32(0.0f)};
     return k;
 }
 
 BN_INLINE struct consts gather_part(const float *m, const float *a,
-                                    const float *b, const float *r,
-                                    size_t j, size_t rem, bool grad)
+                                    const float *b, const float *r, size_t j,
+                                    size_t rem, bool grad)
 {
     size_t vrem = rem;
     struct consts k = {load_part(m + j, vrem, vdupq_n_f32(0.0f)),
@@ -233,10 +229,10 @@ BN_INLINE struct consts gather_part(const float *m, const float *a,
  * channel count. No partial vector but the last (and the first when
  * streaming), whatever the channel count.
  */
-BN_INLINE void map_flat(const float *x, const float *dy, float *y,
-                        size_t len, size_t channels, const float *m,
-                        const float *a, const float *b, const float *r,
-                        bool relu, bool grad, bool stream)
+BN_INLINE void map_flat(const float *x, const float *dy, float *y, size_t len,
+                        size_t channels, const float *m, const float *a,
+                        const float *b, const float *r, bool relu, bool grad,
+                        bool stream)
 {
     const size_t step1 = LANES % channels, step4 = 4 * LANES % channels;
     size_t pos = 0, j = 0;
@@ -271,14 +267,43 @@ BN_INLINE void map_flat(const float *x, const float *dy, float *y,
     }
 }
 
-/* Rows view, general stride: row by row, the constants from the arrays. */
+/*
+ * Rows view, general stride, and contiguous rows whose channel count is a
+ * multiple of the vector length: rows in blocks of ROW_BLOCK, each vector
+ * of constants loaded once per block and used for all its rows (avx2.c
+ * says why). A channel count that is not a multiple of the vector length
+ * costs a partial vector per row.
+ */
+#define ROW_BLOCK 4
+
 BN_INLINE void map_strided(const float *x, const float *dy, float *y,
                            size_t rows, size_t channels, size_t stride,
                            const float *m, const float *a, const float *b,
                            const float *r, bool relu, bool grad, bool stream)
 {
     size_t full = channels & ~(size_t)(LANES - 1);
-    for (size_t row = 0; row < rows; row++) {
+    size_t row = 0;
+    for (; row + ROW_BLOCK <= rows; row += ROW_BLOCK) {
+        size_t at = row * stride;
+        const float *dyr = grad ? dy + at : NULL;
+        for (size_t j = 0; j < full; j += LANES) {
+            struct consts k = gather(m, a, b, r, j, grad);
+            map_one(x + at, dyr, y + at, j, &k, relu, grad, stream);
+            map_one(x + at, dyr, y + at, j + stride, &k, relu, grad, stream);
+            map_one(x + at, dyr, y + at, j + 2 * stride, &k, relu, grad,
+                    stream);
+            map_one(x + at, dyr, y + at, j + 3 * stride, &k, relu, grad,
+                    stream);
+        }
+        if (full < channels) {
+            struct consts k =
+                gather_part(m, a, b, r, full, channels - full, grad);
+            for (size_t i = 0; i < ROW_BLOCK; i++)
+                map_part(x + at, dyr, y + at, full + i * stride,
+                         channels - full, &k, relu, grad);
+        }
+    }
+    for (; row < rows; row++) {
         size_t at = row * stride;
         const float *dyr = grad ? dy + at : NULL;
         size_t j = 0;
@@ -293,17 +318,22 @@ BN_INLINE void map_strided(const float *x, const float *dy, float *y,
     }
 }
 
-/* Streaming in the strided walk only when every row start is aligned. */
-BN_INLINE void map_rows(const float *x, const float *dy, float *y,
-                        size_t rows, size_t channels, size_t stride,
-                        const float *m, const float *a, const float *b,
-                        const float *r, bool relu, bool grad, bool stream)
+/* Contiguous rows take the flat walk unless the channel count is a
+ * multiple of the vector length (then the row blocks are faster), or
+ * when streaming to rows that do not start on an ALIGN_BYTES boundary
+ * (the flat walk aligns its stores once). Streaming in the strided walk
+ * only when every row start is aligned. */
+BN_INLINE void map_rows(const float *x, const float *dy, float *y, size_t rows,
+                        size_t channels, size_t stride, const float *m,
+                        const float *a, const float *b, const float *r,
+                        bool relu, bool grad, bool stream)
 {
-    if (stride == channels)
+    bool aligned =
+        to_aligned(y) == 0 && stride * sizeof(float) % ALIGN_BYTES == 0;
+    if (stride == channels && (channels % LANES != 0 || (stream && !aligned)))
         map_flat(x, dy, y, rows * channels, channels, m, a, b, r, relu, grad,
                  stream);
-    else if (stream && to_aligned(y) == 0 &&
-             stride * sizeof(float) % ALIGN_BYTES == 0)
+    else if (stream && aligned)
         map_strided(x, dy, y, rows, channels, stride, m, a, b, r, relu, grad,
                     true);
     else
@@ -315,25 +345,25 @@ BN_INLINE void map_rows(const float *x, const float *dy, float *y,
  * instance, so that no test of the mode is left in the loops. */
 static void apply_planes_neon(const float *x, float *y, size_t images,
                               size_t image_stride, size_t channels,
-                              size_t spatial, const float *m,
-                              const float *a, const float *b, unsigned mode)
+                              size_t spatial, const float *m, const float *a,
+                              const float *b, unsigned mode)
 {
     switch (mode & (BATCHNORM_RELU | BATCHNORM_STREAM)) {
     case 0:
-        map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
-                   a, b, NULL, false, false, false);
+        map_planes(x, NULL, y, images, image_stride, channels, spatial, m, a, b,
+                   NULL, false, false, false);
         break;
     case BATCHNORM_RELU:
-        map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
-                   a, b, NULL, true, false, false);
+        map_planes(x, NULL, y, images, image_stride, channels, spatial, m, a, b,
+                   NULL, true, false, false);
         break;
     case BATCHNORM_STREAM:
-        map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
-                   a, b, NULL, false, false, true);
+        map_planes(x, NULL, y, images, image_stride, channels, spatial, m, a, b,
+                   NULL, false, false, true);
         break;
     default:
-        map_planes(x, NULL, y, images, image_stride, channels, spatial, m,
-                   a, b, NULL, true, false, true);
+        map_planes(x, NULL, y, images, image_stride, channels, spatial, m, a, b,
+                   NULL, true, false, true);
         break;
     }
 }
@@ -348,32 +378,32 @@ static void apply_rows_neon(const float *x, float *y, size_t rows,
                  false, false);
         break;
     case BATCHNORM_RELU:
-        map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, true,
-                 false, false);
+        map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, true, false,
+                 false);
         break;
     case BATCHNORM_STREAM:
         map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, false,
                  false, true);
         break;
     default:
-        map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, true,
-                 false, true);
+        map_rows(x, NULL, y, rows, channels, stride, m, a, b, NULL, true, false,
+                 true);
         break;
     }
 }
 
 static void dapply_planes_neon(const float *x, const float *dy, float *dx,
                                size_t images, size_t image_stride,
-                               size_t channels, size_t spatial,
-                               const float *m, const float *p,
-                               const float *q, const float *r, unsigned mode)
+                               size_t channels, size_t spatial, const float *m,
+                               const float *p, const float *q, const float *r,
+                               unsigned mode)
 {
     if (mode & BATCHNORM_STREAM) {
-        map_planes(x, dy, dx, images, image_stride, channels, spatial, m, q,
-                   p, r, false, true, true);
+        map_planes(x, dy, dx, images, image_stride, channels, spatial, m, q, p,
+                   r, false, true, true);
     } else {
-        map_planes(x, dy, dx, images, image_stride, channels, spatial, m, q,
-                   p, r, false, true, false);
+        map_planes(x, dy, dx, images, image_stride, channels, spatial, m, q, p,
+                   r, false, true, false);
     }
 }
 
@@ -413,8 +443,8 @@ BN_INLINE void acc_vec(float32x4_t vx, float32x4_t vdy, float32x4_t vk,
 /* Masked loads of a partial vector: moments see k in the dead lanes (so
  * u = 0 there), gradient sums see dy = 0. */
 BN_INLINE void load_partial(const float *x, const float *dy, size_t vrem,
-                            float32x4_t vk, float32x4_t *vx,
-                            float32x4_t *vdy, bool grad)
+                            float32x4_t vk, float32x4_t *vx, float32x4_t *vdy,
+                            bool grad)
 {
     if (grad) {
         *vx = load_part(x, vrem, vdupq_n_f32(0.0f));
@@ -449,15 +479,15 @@ BN_INLINE void reduce_planes(const float *x, const float *dy, size_t images,
         float32x4_t a20 = a10, a21 = a10, a22 = a10, a23 = a10;
         float32x4_t vdy0 = a10, vdy1 = a10, vdy2 = a10, vdy3 = a10;
         float64x2_t d1lo = vdupq_n_f64(0.0), d1hi = d1lo, d2lo = d1lo,
-                d2hi = d1lo;
+                    d2hi = d1lo;
         unsigned steps = 0;
-#define FLUSH_IF_FULL()                                                      \
-    if (++steps == BATCHNORM_BLOCK) {                                        \
-        widen_add(a10, a11, a12, a13, &d1lo, &d1hi);                         \
-        widen_add(a20, a21, a22, a23, &d2lo, &d2hi);                         \
-        a10 = a11 = a12 = a13 = vdupq_n_f32(0.0f);                         \
-        a20 = a21 = a22 = a23 = vdupq_n_f32(0.0f);                         \
-        steps = 0;                                                           \
+#define FLUSH_IF_FULL()                                                        \
+    if (++steps == BATCHNORM_BLOCK) {                                          \
+        widen_add(a10, a11, a12, a13, &d1lo, &d1hi);                           \
+        widen_add(a20, a21, a22, a23, &d2lo, &d2hi);                           \
+        a10 = a11 = a12 = a13 = vdupq_n_f32(0.0f);                             \
+        a20 = a21 = a22 = a23 = vdupq_n_f32(0.0f);                             \
+        steps = 0;                                                             \
     }
         for (size_t i = 0; i < images; i++) {
             size_t at = i * image_stride + c * spatial;
@@ -471,12 +501,11 @@ BN_INLINE void reduce_planes(const float *x, const float *dy, size_t images,
                     vdy3 = vld1q_f32(dyp + s + 3 * LANES);
                 }
                 acc_vec(vld1q_f32(xp + s), vdy0, vk, &a10, &a20, grad);
-                acc_vec(vld1q_f32(xp + s + LANES), vdy1, vk, &a11,
-                        &a21, grad);
-                acc_vec(vld1q_f32(xp + s + 2 * LANES), vdy2, vk, &a12,
-                        &a22, grad);
-                acc_vec(vld1q_f32(xp + s + 3 * LANES), vdy3, vk, &a13,
-                        &a23, grad);
+                acc_vec(vld1q_f32(xp + s + LANES), vdy1, vk, &a11, &a21, grad);
+                acc_vec(vld1q_f32(xp + s + 2 * LANES), vdy2, vk, &a12, &a22,
+                        grad);
+                acc_vec(vld1q_f32(xp + s + 3 * LANES), vdy3, vk, &a13, &a23,
+                        grad);
                 FLUSH_IF_FULL();
             }
             for (; s + LANES <= spatial; s += LANES) {
@@ -487,8 +516,8 @@ BN_INLINE void reduce_planes(const float *x, const float *dy, size_t images,
             }
             if (s < spatial) {
                 float32x4_t vx;
-                load_partial(xp + s, grad ? dyp + s : NULL,
-                             spatial - s, vk, &vx, &vdy0, grad);
+                load_partial(xp + s, grad ? dyp + s : NULL, spatial - s, vk,
+                             &vx, &vdy0, grad);
                 acc_vec(vx, vdy0, vk, &a10, &a20, grad);
                 FLUSH_IF_FULL();
             }
@@ -499,6 +528,105 @@ BN_INLINE void reduce_planes(const float *x, const float *dy, size_t images,
         s1[c] = hsum_pd(d1lo, d1hi);
         s2[c] = hsum_pd(d2lo, d2hi);
     }
+}
+
+/*
+ * Planes view, short planes (spatial <= SHORT_PLANE): GROUP channels in
+ * lockstep, one accumulator pair per channel, as in avx2.c (which says
+ * why). Each float lane takes at most BATCHNORM_BLOCK additions before it
+ * is widened into the channel's double accumulator.
+ */
+#define SHORT_PLANE 64
+#define GROUP 4
+
+/* One vector of each of the group's planes at offset s (partial, the
+ * first rem lanes, when partial). */
+BN_INLINE void group_step(const float *xi, const float *dyi, size_t spatial,
+                          size_t s, const float32x4_t *vk, float32x4_t *a1,
+                          float32x4_t *a2, size_t g_count, bool partial,
+                          size_t rem, bool grad)
+{
+    for (size_t g = 0; g < g_count; g++) {
+        const float *xp = xi + g * spatial + s;
+        const float *dyp = grad ? dyi + g * spatial + s : NULL;
+        float32x4_t vx, vdy = vdupq_n_f32(0.0f);
+        if (partial) {
+            load_partial(xp, dyp, rem, vk[g], &vx, &vdy, grad);
+        } else {
+            vx = vld1q_f32(xp);
+            if (grad)
+                vdy = vld1q_f32(dyp);
+        }
+        acc_vec(vx, vdy, vk[g], &a1[g], &a2[g], grad);
+    }
+}
+
+/* The group's float accumulators widened into its double ones, zeroed. */
+BN_INLINE void group_flush(float32x4_t *a1, float32x4_t *a2, float64x2_t *d1,
+                           float64x2_t *d2, size_t g_count)
+{
+    for (size_t g = 0; g < g_count; g++) {
+        d1[g] = vaddq_f64(d1[g], vaddq_f64(vcvt_f64_f32(vget_low_f32(a1[g])),
+                                           vcvt_high_f64_f32(a1[g])));
+        d2[g] = vaddq_f64(d2[g], vaddq_f64(vcvt_f64_f32(vget_low_f32(a2[g])),
+                                           vcvt_high_f64_f32(a2[g])));
+        a1[g] = a2[g] = vdupq_n_f32(0.0f);
+    }
+}
+
+BN_INLINE void reduce_group(const float *x, const float *dy, size_t images,
+                            size_t image_stride, size_t spatial, const float *k,
+                            double *s1, double *s2, size_t g_count, bool grad)
+{
+    float32x4_t vk[GROUP], a1[GROUP], a2[GROUP];
+    float64x2_t d1[GROUP], d2[GROUP];
+    for (size_t g = 0; g < g_count; g++) {
+        vk[g] = vdupq_n_f32(k[g]);
+        a1[g] = a2[g] = vdupq_n_f32(0.0f);
+        d1[g] = d2[g] = vdupq_n_f64(0.0);
+    }
+    const size_t full = spatial & ~(size_t)(LANES - 1);
+    unsigned steps = 0;
+    for (size_t i = 0; i < images; i++) {
+        const float *xi = x + i * image_stride;
+        const float *dyi = grad ? dy + i * image_stride : NULL;
+        for (size_t s = 0; s < full; s += LANES) {
+            group_step(xi, dyi, spatial, s, vk, a1, a2, g_count, false, 0,
+                       grad);
+            if (++steps == BATCHNORM_BLOCK) {
+                group_flush(a1, a2, d1, d2, g_count);
+                steps = 0;
+            }
+        }
+        if (full < spatial) {
+            group_step(xi, dyi, spatial, full, vk, a1, a2, g_count, true,
+                       spatial - full, grad);
+            if (++steps == BATCHNORM_BLOCK) {
+                group_flush(a1, a2, d1, d2, g_count);
+                steps = 0;
+            }
+        }
+    }
+    group_flush(a1, a2, d1, d2, g_count);
+    for (size_t g = 0; g < g_count; g++) {
+        s1[g] = vaddvq_f64(d1[g]);
+        s2[g] = vaddvq_f64(d2[g]);
+    }
+}
+
+BN_INLINE void reduce_short_planes(const float *x, const float *dy,
+                                   size_t images, size_t image_stride,
+                                   size_t channels, size_t spatial,
+                                   const float *k, double *s1, double *s2,
+                                   bool grad)
+{
+    size_t c = 0;
+    for (; c + GROUP <= channels; c += GROUP)
+        reduce_group(x + c * spatial, grad ? dy + c * spatial : NULL, images,
+                     image_stride, spatial, k + c, s1 + c, s2 + c, GROUP, grad);
+    for (; c < channels; c++)
+        reduce_group(x + c * spatial, grad ? dy + c * spatial : NULL, images,
+                     image_stride, spatial, k + c, s1 + c, s2 + c, 1, grad);
 }
 
 /* Adds the widened lanes of one accumulator vector into s[0..count-1]. */
@@ -567,8 +695,7 @@ BN_INLINE void reduce_flat(const float *x, const float *dy, size_t len,
             size_t at = pos + p * LANES;
             if (grad)
                 vdy = vld1q_f32(dy + at);
-            acc_vec(vld1q_f32(x + at), vdy, vk[p], &a1[p], &a2[p],
-                    grad);
+            acc_vec(vld1q_f32(x + at), vdy, vk[p], &a1[p], &a2[p], grad);
         }
         if (++steps == BATCHNORM_BLOCK) {
             flush_phases(a1, a2, d1, d2, phases);
@@ -632,7 +759,7 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
             const float32x4_t vk2 = vld1q_f32(k + j + 2 * LANES);
             const float32x4_t vk3 = vld1q_f32(k + j + 3 * LANES);
             float32x4_t a10 = vdupq_n_f32(0.0f), a11 = a10, a12 = a10,
-                   a13 = a10;
+                        a13 = a10;
             float32x4_t a20 = a10, a21 = a10, a22 = a10, a23 = a10;
             float32x4_t vdy0 = a10, vdy1 = a10, vdy2 = a10, vdy3 = a10;
             for (size_t r = 0; r < nr; r++) {
@@ -645,12 +772,9 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
                     vdy3 = vld1q_f32(dyr + 3 * LANES);
                 }
                 acc_vec(vld1q_f32(xr), vdy0, vk0, &a10, &a20, grad);
-                acc_vec(vld1q_f32(xr + LANES), vdy1, vk1, &a11, &a21,
-                        grad);
-                acc_vec(vld1q_f32(xr + 2 * LANES), vdy2, vk2, &a12,
-                        &a22, grad);
-                acc_vec(vld1q_f32(xr + 3 * LANES), vdy3, vk3, &a13,
-                        &a23, grad);
+                acc_vec(vld1q_f32(xr + LANES), vdy1, vk1, &a11, &a21, grad);
+                acc_vec(vld1q_f32(xr + 2 * LANES), vdy2, vk2, &a12, &a22, grad);
+                acc_vec(vld1q_f32(xr + 3 * LANES), vdy3, vk3, &a13, &a23, grad);
             }
             flush_lanes(a10, s1 + j, LANES);
             flush_lanes(a11, s1 + j + LANES, LANES);
@@ -665,9 +789,9 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
         for (; j < channels; j += LANES) {
             size_t width = channels - j < LANES ? channels - j : LANES;
             size_t vrem = width;
-            const float32x4_t vk = width == LANES
-                                  ? vld1q_f32(k + j)
-                                  : load_part(k + j, vrem, vdupq_n_f32(0.0f));
+            const float32x4_t vk =
+                width == LANES ? vld1q_f32(k + j)
+                               : load_part(k + j, vrem, vdupq_n_f32(0.0f));
             float32x4_t a1 = vdupq_n_f32(0.0f), a2 = a1, vdy = a1, vx;
             for (size_t r = 0; r < nr; r++) {
                 const float *xr = xb + r * stride + j;
@@ -692,8 +816,12 @@ static void moments_planes_neon(const float *x, size_t images,
                                 size_t spatial, const float *k, double *s1,
                                 double *s2)
 {
-    reduce_planes(x, NULL, images, image_stride, channels, spatial, k, s1,
-                  s2, false);
+    if (spatial <= SHORT_PLANE)
+        reduce_short_planes(x, NULL, images, image_stride, channels, spatial, k,
+                            s1, s2, false);
+    else
+        reduce_planes(x, NULL, images, image_stride, channels, spatial, k, s1,
+                      s2, false);
 }
 
 static void moments_rows_neon(const float *x, size_t rows, size_t channels,
@@ -703,13 +831,17 @@ static void moments_rows_neon(const float *x, size_t rows, size_t channels,
     reduce_rows(x, NULL, rows, channels, stride, k, s1, s2, false);
 }
 
-static void dsums_planes_neon(const float *x, const float *dy,
-                              size_t images, size_t image_stride,
-                              size_t channels, size_t spatial,
-                              const float *m, double *s1, double *s2)
+static void dsums_planes_neon(const float *x, const float *dy, size_t images,
+                              size_t image_stride, size_t channels,
+                              size_t spatial, const float *m, double *s1,
+                              double *s2)
 {
-    reduce_planes(x, dy, images, image_stride, channels, spatial, m, s1, s2,
-                  true);
+    if (spatial <= SHORT_PLANE)
+        reduce_short_planes(x, dy, images, image_stride, channels, spatial, m,
+                            s1, s2, true);
+    else
+        reduce_planes(x, dy, images, image_stride, channels, spatial, m, s1, s2,
+                      true);
 }
 
 static void dsums_rows_neon(const float *x, const float *dy, size_t rows,

@@ -20,11 +20,11 @@
  *     factor SOFTMAX_EXP_SCALE = 2^8 keeps every intermediate a normal
  *     float down to x - m = -93.1, below ln(FLT_MIN) = -87.34, and the
  *     normalization (step 9) cancels it exactly. The fast form, for
- *     |m| < FAST_MAX = 2^19 (any row of ordinary logits): x_c =
+ *     |m| < FAST_MAX = 2^18 (any row of ordinary logits): x_c =
  *     max(x, lower) with lower = fl(m - 1080*ln2/8), a NaN kept, so that
  *     n >= -1080 in step 4, and n = -1080 makes the bits of s all zero:
  *     e = +0 exactly, for -Inf entries too, with no flush and no infinity
- *     in the arithmetic. The general form (|m| >= 2^19, or m not finite,
+ *     in the arithmetic. The general form (|m| >= 2^18, or m not finite,
  *     or a column of the axis form): x_c = x, and step 7 flushes.
  *  4. n = round(8*(x_c - m)/ln2) and s = 2^(n/8 + 8). vn = fma(d_hi,
  *     LOG2E8, MAGIC8) with d_hi = fl(x_c - m) leaves n + 135*8 in the low

@@ -52,7 +52,7 @@ SIMDNN_INTERNAL extern const struct softmax_ops softmax_ops_neon;
  * tools/softmax_exp_poly.py (Remez exchange, then a bit-exact float32
  * simulation of the kernels): minimax error 2.5e-8; the float32 kernel
  * exp has relative error at most 1.36e-7 in the general form (exact d, d
- * in [ln(FLT_MIN), 0]) and 1.39e-7 in the fast form (|m| < 2^19).
+ * in [ln(FLT_MIN), 0]) and 1.39e-7 in the fast form (|m| < 2^18).
  *
  * Why degree 3 and a table rather than degree 5 on |r| <= ln2/2: the exp
  * pass is bound by how many operations wait on each other, not by the
@@ -83,10 +83,10 @@ SIMDNN_INTERNAL extern const struct softmax_ops softmax_ops_neon;
  * n = -1080 gives 2^(n/8 + 8) = 2^-127, whose bits are all zero). */
 #define SOFTMAX_LN2_8_DOUBLE 0x1.62E42FEFA39EFp-4
 /* The fast form takes rows whose maximum is below this in magnitude
- * (scalar.c step 3): then |k| + 1080 < 2^23, so that N = n + k is exact in
- * float, and ulp(m) <= 2^-5 keeps the rounded lower bound within 0.2 of
- * n = -1080. */
-#define SOFTMAX_FAST_MAX 0x1p19f
+ * (scalar.c step 3): then |k| < 2^22 - 1080, so that the bias MAGIC8 - k
+ * (below 2^24) and N = n + k are exact in float, and ulp(m) <= 2^-6 keeps
+ * the rounded lower bound within 0.1 of n = -1080. */
+#define SOFTMAX_FAST_MAX 0x1p18f
 
 /* 2^(j/8) rounded to float, j = 0..7: the table of step 4. The kernels
  * use its bits less 0x3F800000 + (j << 20) (the exponent of 1 and the

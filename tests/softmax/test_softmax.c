@@ -62,21 +62,30 @@ typedef enum gen_kind {
     GEN_OFFSET,    /* 1e6 + [-30, 0): large common offset */
     GEN_TINY,      /* +-0 and subnormals: all equal to first order */
     GEN_CONSTANT,  /* one value repeated */
-    GEN_BIG,       /* +-{3e7, 1e8, 5e8} + [-200, 0): |max| near 2^22..2^29,
-                      where the clamped form of scalar.c step 3 ends */
+    GEN_BIG,       /* +-{3e7, 1e8, 5e8} + [-200, 0): |max| near 2^22..2^29 */
+    GEN_DEEP,      /* one 0, the rest in [-94, -86): where the fast form's
+                      2^(n/8 + 8) leaves the normal range and its clamp to
+                      n = -1080 (scalar.c steps 3-6) */
+    GEN_FAST_EDGE, /* +-{262000, 262200, 400000, 500000} + [-95, 0): |max|
+                      on either side of 2^18, where the fast form of
+                      scalar.c step 3 ends */
     GEN_COUNT
 } gen_kind;
 
 static const char *const gen_names[GEN_COUNT] = {
     "uniform10", "normal", "spread", "near-cutoff", "small-max", "high",
-    "low",       "huge",   "offset", "tiny",        "constant",  "big"};
+    "low",       "huge",   "offset", "tiny",        "constant",  "big",
+    "deep",      "fast-edge"};
 
 static void fill(float *x, size_t n, size_t stride, gen_kind kind,
                  test_rng *rng)
 {
     static const double bigs[] = {3e7, 1e8, 5e8, -3e7, -1e8, -5e8};
+    static const double edges[] = {262000,  262200,  400000,  500000,
+                                   -262000, -262200, -400000, -500000};
     float c = (float)rng_uniform(rng, -50, 50);
     double big = bigs[rng_below(rng, 6)];
+    double edge = edges[rng_below(rng, 8)];
     for (size_t i = 0; i < n; i++) {
         float v = 0.0f;
         switch (kind) {
@@ -124,12 +133,18 @@ static void fill(float *x, size_t n, size_t stride, gen_kind kind,
         case GEN_BIG:
             v = (float)(big + rng_uniform(rng, -200, 0));
             break;
+        case GEN_DEEP:
+            v = (float)rng_uniform(rng, -94, -86);
+            break;
+        case GEN_FAST_EDGE:
+            v = (float)(edge + rng_uniform(rng, -95, 0));
+            break;
         default:
             break;
         }
         x[i * stride] = v;
     }
-    if (n > 0 && kind == GEN_NEAR_CUT)
+    if (n > 0 && (kind == GEN_NEAR_CUT || kind == GEN_DEEP))
         x[rng_below(rng, n) * stride] = 0.0f;
     if (n > 0 && kind == GEN_SMALL_MAX)
         x[rng_below(rng, n) * stride] = 1.0f;
