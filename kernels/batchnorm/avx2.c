@@ -52,10 +52,15 @@
  * out of L1 is bound by memory, except the small per-channel planes and
  * rows (7x7, 14x14), where the per-channel work of api.c and of the
  * kernels' channel ends is a third to a half of the time.
- * TODO(#5): training and backward at 7x7 (NCHW and NHWC) and backward
- * NHWC at 14x14-28x28 still miss their targets: the per-channel work
- * (api.c's shifts and folding in double, the horizontal sums) is not yet
- * cut enough; see the report of issue #5 for the measured numbers.
+ * TODO(#5): training at 7x7 runs at 1.0-1.3x the speed of oneDNN's
+ * NHWC path (the goal is 1.5x), backward at 7x7 and NHWC backward at
+ * 14x14-28x28 at 1.5-2.5x its read+write floor (the goal is 1.5x). The
+ * tensors sit in L2, so the per-channel work dominates: api.c's shift
+ * sampling and folding in double (compiled for baseline x86-64), the
+ * horizontal sums per channel, and the NHWC sums flushing their partial
+ * sums to double memory every 8 rows. Cutting it means vectorized
+ * per-channel folding and keeping the NHWC partials in registers across
+ * more rows.
  * - inference: 8 bytes (read x, stream y), floor = the non-temporal copy;
  *   measured 0.25-0.30 NCHW, 0.30-0.44 NHWC.
  * - training: NCHW reads x once from memory (api.c fuses the statistics
