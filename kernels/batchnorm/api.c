@@ -1,7 +1,10 @@
 /*
- * Batch normalization front-end: argument checks, the dispatch table, and
- * the per-channel arithmetic in double (steps 1, 3 and the folding of
- * steps 4 and 5 in scalar.c, which states the whole algorithm).
+ * Batch normalization front-end: argument checks, the dispatch table, the
+ * shifts (step 1 in scalar.c, which states the whole algorithm) and the
+ * inference folding in double. The training and backward folding (steps
+ * 3-5) is an ISA kernel (ops->fold_*): this unit is compiled for baseline
+ * x86-64, where its scalar double loops cost as much as the vector work
+ * of a 7x7 channel.
  *
  * Channels are handled in chunks of CHUNK so that every per-channel
  * constant lives in a stack buffer: no allocation, hence no
@@ -194,11 +197,18 @@ static void choose_shifts(const float *x, size_t c, size_t spatial,
     for (size_t j0 = 0; j0 < cc; j0 += SHIFT_BLOCK) {
         size_t jn = cc - j0 < SHIFT_BLOCK ? cc - j0 : SHIFT_BLOCK;
         const float *xc = x + (c0 + j0) * cs;
-        for (size_t j = 0; j < jn; j++) {
+        /* odd starts as 0.0 + its first sample, the same value as a zero
+         * start (GCC turned that into a `rep stos` per block, a tenth of
+         * the front-end's time at 7x7). */
+        for (size_t j = 0; j < jn; j++)
             even[j0 + j] = xc[j * cs + at[0]];
-            odd[j0 + j] = 0.0;
-        }
-        for (size_t s = 1; s < samples; s++) {
+        if (samples > 1)
+            for (size_t j = 0; j < jn; j++)
+                odd[j0 + j] = 0.0 + xc[j * cs + at[1]];
+        else
+            for (size_t j = 0; j < jn; j++)
+                odd[j0 + j] = 0.0;
+        for (size_t s = 2; s < samples; s++) {
             const float *xs = xc + at[s];
             double *acc = (s % 2 ? odd : even) + j0;
             if (cs == 1)
@@ -330,8 +340,19 @@ simdnn_status simdnn_batchnorm_training_f32(
     unsigned mode = (flags & SIMDNN_BATCHNORM_FUSE_RELU ? BATCHNORM_RELU : 0) |
                     (stream_output(x, y, total) ? BATCHNORM_STREAM : 0);
     size_t group = group_size(planes, count, 1);
-    double cnt = (double)count, inv_cnt = 1.0 / cnt, mom = momentum;
-    double unbias = count > 1 ? cnt / (cnt - 1.0) : 1.0;
+    double cnt = (double)count;
+    struct batchnorm_fold fold = {
+        .inv_cnt = 1.0 / cnt,
+        .unbias = count > 1 ? cnt / (cnt - 1.0) : 1.0,
+        .keep = momentum,
+        .eps = eps,
+        .gamma = gamma,
+        .beta = beta,
+        .batch_mean = batch_mean,
+        .batch_var = batch_var,
+        .running_mean = running_mean,
+        .running_var = running_var,
+    };
     float k[CHUNK], m[CHUNK + BATCHNORM_PAD], a[CHUNK + BATCHNORM_PAD];
     float b[CHUNK + BATCHNORM_PAD];
     double s1[CHUNK], s2[CHUNK];
@@ -346,38 +367,16 @@ simdnn_status simdnn_batchnorm_training_f32(
         else
             ops->moments_rows(x + c0, count, cc, c, k, s1, s2);
 
-        /* Step 3 and the running averages; s1 becomes the mean and s2
-         * var + eps, then 1/sqrt(var + eps) for the folding of step 4.
-         * Separate loops without branches, so that each vectorizes. */
-        for (size_t j = 0; j < cc; j++) {
-            double off = s1[j] * inv_cnt;
-            double mu = (double)k[j] + off;
-            double v = s2[j] * inv_cnt - off * off;
-            v = v > 0.0 || v != v ? v : 0.0; /* clamped at 0; NaN stays */
-            batch_mean[c0 + j] = (float)mu;
-            batch_var[c0 + j] = (float)v;
-            s1[j] = mu;
-            s2[j] = v;
-        }
+        /* Step 3, the running averages and the folding of step 4, in
+         * double (vectors of doubles in the ISA units). */
+        ops->fold_training(&fold, cc, k, s1, s2, m, a, b);
+        fold.batch_mean += cc;
+        fold.batch_var += cc;
+        fold.gamma = gamma ? fold.gamma + cc : NULL;
+        fold.beta = beta ? fold.beta + cc : NULL;
         if (running_mean != NULL) {
-            for (size_t j = 0; j < cc; j++) {
-                running_mean[c0 + j] =
-                    (float)(mom * running_mean[c0 + j] + (1.0 - mom) * s1[j]);
-                running_var[c0 + j] = (float)(mom * running_var[c0 + j] +
-                                              (1.0 - mom) * (s2[j] * unbias));
-            }
-        }
-        for (size_t j = 0; j < cc; j++)
-            s2[j] += (double)eps;
-        ops->inv_sqrt(s2, s2, cc);
-        for (size_t j = 0; j < cc; j++) {
-            double g = gamma ? gamma[c0 + j] : 1.0;
-            double be = beta ? beta[c0 + j] : 0.0;
-            double mu = s1[j], scale = g * s2[j];
-            float hi = (float)mu;
-            m[j] = hi;
-            a[j] = (float)scale;
-            b[j] = (float)(be - (mu - (double)hi) * scale);
+            fold.running_mean += cc;
+            fold.running_var += cc;
         }
 
         /* Step 4. */
@@ -432,10 +431,17 @@ simdnn_status simdnn_batchnorm_backward_f32(
     bool planes = use_planes(layout, spatial);
     unsigned mode = stream_output(dy, dx, total) ? BATCHNORM_STREAM : 0;
     size_t group = group_size(planes, count, 2);
-    double inv_cnt = 1.0 / (double)count;
+    struct batchnorm_dfold fold = {
+        .inv_cnt = 1.0 / (double)count,
+        .eps = eps,
+        .gamma = gamma,
+        .var = var,
+        .dgamma = dgamma,
+        .dbeta = dbeta,
+    };
     float m[CHUNK + BATCHNORM_PAD], p[CHUNK + BATCHNORM_PAD];
     float q[CHUNK + BATCHNORM_PAD], r[CHUNK + BATCHNORM_PAD];
-    double s1[CHUNK], s2[CHUNK], inv_std[CHUNK];
+    double s1[CHUNK], s2[CHUNK];
     for (size_t c0 = 0; c0 < c; c0 += group) {
         size_t cc = c - c0 < group ? c - c0 : group;
         for (size_t j = 0; j < cc; j++)
@@ -447,20 +453,11 @@ simdnn_status simdnn_batchnorm_backward_f32(
                               c * spatial, cc, spatial, m, s1, s2);
         else
             ops->dsums_rows(x + c0, dy + c0, count, cc, c, m, s1, s2);
-        for (size_t j = 0; j < cc; j++)
-            inv_std[j] = (double)var[c0 + j] + (double)eps;
-        ops->inv_sqrt(inv_std, inv_std, cc);
-        for (size_t j = 0; j < cc; j++) {
-            double db = s1[j], dg = s2[j] * inv_std[j];
-            if (dbeta != NULL)
-                dbeta[c0 + j] = (float)db;
-            if (dgamma != NULL)
-                dgamma[c0 + j] = (float)dg;
-            double pj = (gamma ? gamma[c0 + j] : 1.0) * inv_std[j];
-            p[j] = (float)pj;
-            q[j] = (float)(-pj * inv_std[j] * dg * inv_cnt);
-            r[j] = (float)(-pj * db * inv_cnt);
-        }
+        ops->fold_backward(&fold, cc, s1, s2, p, q, r);
+        fold.var += cc;
+        fold.gamma = gamma ? fold.gamma + cc : NULL;
+        fold.dgamma = dgamma ? fold.dgamma + cc : NULL;
+        fold.dbeta = dbeta ? fold.dbeta + cc : NULL;
 
         if (planes) {
             ops->dapply_planes(x + c0 * spatial, dy + c0 * spatial,

@@ -50,17 +50,28 @@
  * read-only pass takes 0.17-0.21 ns. Arithmetic is 2-4 vector operations
  * per 8 elements against 4 FP pipes, about 0.03 ns an element: every case
  * out of L1 is bound by memory, except the small per-channel planes and
- * rows (7x7, 14x14), where the per-channel work of api.c and of the
- * kernels' channel ends is a third to a half of the time.
- * TODO(#5): training at 7x7 runs at 1.0-1.3x the speed of oneDNN's
- * NHWC path (the goal is 1.5x), backward at 7x7 and NHWC backward at
- * 14x14-28x28 at 1.5-2.5x its read+write floor (the goal is 1.5x). The
- * tensors sit in L2, so the per-channel work dominates: api.c's shift
- * sampling and folding in double (compiled for baseline x86-64), the
- * horizontal sums per channel, and the NHWC sums flushing their partial
- * sums to double memory every 8 rows. Cutting it means vectorized
- * per-channel folding and keeping the NHWC partials in registers across
- * more rows.
+ * rows (7x7, 14x14), where the per-channel work of api.c, of the folding
+ * and of the kernels' channel ends is a third to a half of the time.
+ * The folding of training and backward (fold_*, below) runs here in
+ * vectors of 4 doubles, the same operations as batchnorm.h's scalar
+ * statement, so the same bits: 1.10-1.25x faster training at 7x7 and
+ * 1.04-1.14x at 14x14 NCHW, backward 1.04-1.08x at 7x7 (interleaved A/B
+ * of two builds, minimum of 400 rounds).
+ * TODO(#5): training at 7x7 still runs at about 1.1-1.3x the speed of
+ * oneDNN's NHWC path (the goal is 1.5x), and NHWC backward at 7x7 and
+ * 14x14 at about 1.6-1.8x its read+write floor (the goal is 1.5x). The
+ * tensors sit in L2, so the per-channel work dominates. Profile of
+ * 1x512x7x7 NCHW training after the vectorized folding: moments 38%,
+ * apply 24%, api.c 25% (nearly all of it the shift sampling: 8 strided
+ * loads per channel, the first touch of every plane's lines, in
+ * baseline x86-64 code), folding 10%. What remains to try: sampling the
+ * shifts in the ISA units (or taking them inside the short-plane moments
+ * kernel from the vectors it loads anyway), fewer channel-end operations
+ * in the short-plane sums and maps, and keeping the NHWC partial sums in
+ * registers across more than 8 rows instead of flushing them to double
+ * memory. Channel groups sized for L1 (12, 24, 48 KiB instead of the
+ * 256 KiB of L2) were measured and are not faster (0-4% slower): the L2
+ * re-read of x is not the cost.
  * - inference: 8 bytes (read x, stream y), floor = the non-temporal copy;
  *   measured 0.25-0.30 NCHW, 0.30-0.44 NHWC.
  * - training: NCHW reads x once from memory (api.c fuses the statistics
@@ -949,6 +960,93 @@ static void inv_sqrt_avx2(const double *t, double *r, size_t count)
         r[j] = 1.0 / sqrt(t[j]); /* the same correctly rounded operations */
 }
 
+/* ---- steps 3-5: the folding, DLANES channels a vector ---- */
+
+/* DLANES floats of p from channel j, widened; all `none` when p is NULL. */
+BN_INLINE __m256d widen_or(const float *p, size_t j, double none)
+{
+    return p ? _mm256_cvtps_pd(_mm_loadu_ps(p + j)) : _mm256_set1_pd(none);
+}
+
+/* batchnorm_fold_one (batchnorm.h), operation for operation. */
+static void fold_training_avx2(const struct batchnorm_fold *f, size_t channels,
+                               const float *k, const double *s1,
+                               const double *s2, float *m, float *a, float *b)
+{
+    const __m256d vinv = _mm256_set1_pd(f->inv_cnt);
+    const __m256d vkeep = _mm256_set1_pd(f->keep);
+    const __m256d vtake = _mm256_set1_pd(1.0 - f->keep);
+    const __m256d vunbias = _mm256_set1_pd(f->unbias);
+    const __m256d veps = _mm256_set1_pd(f->eps);
+    const __m256d vone = _mm256_set1_pd(1.0), vzero = _mm256_setzero_pd();
+    size_t j = 0;
+    for (; j + DLANES <= channels; j += DLANES) {
+        __m256d off = _mm256_mul_pd(_mm256_loadu_pd(s1 + j), vinv);
+        __m256d mu = _mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(k + j)), off);
+        __m256d v = _mm256_sub_pd(_mm256_mul_pd(_mm256_loadu_pd(s2 + j), vinv),
+                                  _mm256_mul_pd(off, off));
+        /* v <= 0 (ordered) becomes +0; NaN stays */
+        v = _mm256_andnot_pd(_mm256_cmp_pd(v, vzero, _CMP_LE_OQ), v);
+        __m128 hi = _mm256_cvtpd_ps(mu);
+        _mm_storeu_ps(f->batch_mean + j, hi);
+        _mm_storeu_ps(f->batch_var + j, _mm256_cvtpd_ps(v));
+        if (f->running_mean != NULL) {
+            __m256d rm = _mm256_cvtps_pd(_mm_loadu_ps(f->running_mean + j));
+            __m256d rv = _mm256_cvtps_pd(_mm_loadu_ps(f->running_var + j));
+            rm = _mm256_add_pd(_mm256_mul_pd(vkeep, rm),
+                               _mm256_mul_pd(vtake, mu));
+            rv = _mm256_add_pd(_mm256_mul_pd(vkeep, rv),
+                               _mm256_mul_pd(vtake, _mm256_mul_pd(v, vunbias)));
+            _mm_storeu_ps(f->running_mean + j, _mm256_cvtpd_ps(rm));
+            _mm_storeu_ps(f->running_var + j, _mm256_cvtpd_ps(rv));
+        }
+        __m256d inv_std =
+            _mm256_div_pd(vone, _mm256_sqrt_pd(_mm256_add_pd(v, veps)));
+        __m256d scale = _mm256_mul_pd(widen_or(f->gamma, j, 1.0), inv_std);
+        __m256d be = widen_or(f->beta, j, 0.0);
+        _mm_storeu_ps(m + j, hi);
+        _mm_storeu_ps(a + j, _mm256_cvtpd_ps(scale));
+        __m256d lo =
+            _mm256_mul_pd(_mm256_sub_pd(mu, _mm256_cvtps_pd(hi)), scale);
+        _mm_storeu_ps(b + j, _mm256_cvtpd_ps(_mm256_sub_pd(be, lo)));
+    }
+    for (; j < channels; j++)
+        batchnorm_fold_one(f, j, k[j], s1[j], s2[j], &m[j], &a[j], &b[j]);
+}
+
+/* batchnorm_dfold_one (batchnorm.h), operation for operation. */
+static void fold_backward_avx2(const struct batchnorm_dfold *f, size_t channels,
+                               const double *s1, const double *s2, float *p,
+                               float *q, float *r)
+{
+    const __m256d vinv = _mm256_set1_pd(f->inv_cnt);
+    const __m256d veps = _mm256_set1_pd(f->eps);
+    const __m256d vone = _mm256_set1_pd(1.0);
+    const __m256d vsign = _mm256_set1_pd(-0.0);
+    size_t j = 0;
+    for (; j + DLANES <= channels; j += DLANES) {
+        __m256d t =
+            _mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(f->var + j)), veps);
+        __m256d inv_std = _mm256_div_pd(vone, _mm256_sqrt_pd(t));
+        __m256d db = _mm256_loadu_pd(s1 + j);
+        __m256d dg = _mm256_mul_pd(_mm256_loadu_pd(s2 + j), inv_std);
+        if (f->dbeta != NULL)
+            _mm_storeu_ps(f->dbeta + j, _mm256_cvtpd_ps(db));
+        if (f->dgamma != NULL)
+            _mm_storeu_ps(f->dgamma + j, _mm256_cvtpd_ps(dg));
+        __m256d pj = _mm256_mul_pd(widen_or(f->gamma, j, 1.0), inv_std);
+        __m256d npj = _mm256_xor_pd(pj, vsign); /* -pj, exactly */
+        _mm_storeu_ps(p + j, _mm256_cvtpd_ps(pj));
+        __m256d vq =
+            _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(npj, inv_std), dg), vinv);
+        _mm_storeu_ps(q + j, _mm256_cvtpd_ps(vq));
+        __m256d vr = _mm256_mul_pd(_mm256_mul_pd(npj, db), vinv);
+        _mm_storeu_ps(r + j, _mm256_cvtpd_ps(vr));
+    }
+    for (; j < channels; j++)
+        batchnorm_dfold_one(f, j, s1[j], s2[j], &p[j], &q[j], &r[j]);
+}
+
 const struct batchnorm_ops batchnorm_ops_avx2 = {
     .apply_planes = apply_planes_avx2,
     .apply_rows = apply_rows_avx2,
@@ -959,4 +1057,6 @@ const struct batchnorm_ops batchnorm_ops_avx2 = {
     .dapply_planes = dapply_planes_avx2,
     .dapply_rows = dapply_rows_avx2,
     .inv_sqrt = inv_sqrt_avx2,
+    .fold_training = fold_training_avx2,
+    .fold_backward = fold_backward_avx2,
 };

@@ -884,6 +884,95 @@ static void inv_sqrt_avx512(const double *t, double *r, size_t count)
         r[j] = 1.0 / sqrt(t[j]); /* the same correctly rounded operations */
 }
 
+/* ---- steps 3-5: the folding, DLANES channels a vector (as avx2.c) ---- */
+
+BN_INLINE __m512d widen_or(const float *p, size_t j, double none)
+{
+    return p ? _mm512_cvtps_pd(_mm256_loadu_ps(p + j)) : _mm512_set1_pd(none);
+}
+
+static void fold_training_avx512(const struct batchnorm_fold *f,
+                                 size_t channels, const float *k,
+                                 const double *s1, const double *s2, float *m,
+                                 float *a, float *b)
+{
+    const __m512d vinv = _mm512_set1_pd(f->inv_cnt);
+    const __m512d vkeep = _mm512_set1_pd(f->keep);
+    const __m512d vtake = _mm512_set1_pd(1.0 - f->keep);
+    const __m512d vunbias = _mm512_set1_pd(f->unbias);
+    const __m512d veps = _mm512_set1_pd(f->eps);
+    const __m512d vone = _mm512_set1_pd(1.0), vzero = _mm512_setzero_pd();
+    size_t j = 0;
+    for (; j + DLANES <= channels; j += DLANES) {
+        __m512d off = _mm512_mul_pd(_mm512_loadu_pd(s1 + j), vinv);
+        __m512d mu =
+            _mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(k + j)), off);
+        __m512d v = _mm512_sub_pd(_mm512_mul_pd(_mm512_loadu_pd(s2 + j), vinv),
+                                  _mm512_mul_pd(off, off));
+        /* v <= 0 (ordered) becomes +0; NaN stays */
+        v = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(v, vzero, _CMP_LE_OQ), v,
+                                 vzero);
+        __m256 hi = _mm512_cvtpd_ps(mu);
+        _mm256_storeu_ps(f->batch_mean + j, hi);
+        _mm256_storeu_ps(f->batch_var + j, _mm512_cvtpd_ps(v));
+        if (f->running_mean != NULL) {
+            __m512d rm = _mm512_cvtps_pd(_mm256_loadu_ps(f->running_mean + j));
+            __m512d rv = _mm512_cvtps_pd(_mm256_loadu_ps(f->running_var + j));
+            rm = _mm512_add_pd(_mm512_mul_pd(vkeep, rm),
+                               _mm512_mul_pd(vtake, mu));
+            rv = _mm512_add_pd(_mm512_mul_pd(vkeep, rv),
+                               _mm512_mul_pd(vtake, _mm512_mul_pd(v, vunbias)));
+            _mm256_storeu_ps(f->running_mean + j, _mm512_cvtpd_ps(rm));
+            _mm256_storeu_ps(f->running_var + j, _mm512_cvtpd_ps(rv));
+        }
+        __m512d inv_std =
+            _mm512_div_pd(vone, _mm512_sqrt_pd(_mm512_add_pd(v, veps)));
+        __m512d scale = _mm512_mul_pd(widen_or(f->gamma, j, 1.0), inv_std);
+        __m512d be = widen_or(f->beta, j, 0.0);
+        _mm256_storeu_ps(m + j, hi);
+        _mm256_storeu_ps(a + j, _mm512_cvtpd_ps(scale));
+        __m512d lo =
+            _mm512_mul_pd(_mm512_sub_pd(mu, _mm512_cvtps_pd(hi)), scale);
+        _mm256_storeu_ps(b + j, _mm512_cvtpd_ps(_mm512_sub_pd(be, lo)));
+    }
+    for (; j < channels; j++)
+        batchnorm_fold_one(f, j, k[j], s1[j], s2[j], &m[j], &a[j], &b[j]);
+}
+
+static void fold_backward_avx512(const struct batchnorm_dfold *f,
+                                 size_t channels, const double *s1,
+                                 const double *s2, float *p, float *q, float *r)
+{
+    const __m512d vinv = _mm512_set1_pd(f->inv_cnt);
+    const __m512d veps = _mm512_set1_pd(f->eps);
+    const __m512d vone = _mm512_set1_pd(1.0);
+    /* the sign bit; AVX-512F has no xor_pd (that is AVX-512DQ) */
+    const __m512i vsign = _mm512_set1_epi64((long long)0x8000000000000000ull);
+    size_t j = 0;
+    for (; j + DLANES <= channels; j += DLANES) {
+        __m512d t =
+            _mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(f->var + j)), veps);
+        __m512d inv_std = _mm512_div_pd(vone, _mm512_sqrt_pd(t));
+        __m512d db = _mm512_loadu_pd(s1 + j);
+        __m512d dg = _mm512_mul_pd(_mm512_loadu_pd(s2 + j), inv_std);
+        if (f->dbeta != NULL)
+            _mm256_storeu_ps(f->dbeta + j, _mm512_cvtpd_ps(db));
+        if (f->dgamma != NULL)
+            _mm256_storeu_ps(f->dgamma + j, _mm512_cvtpd_ps(dg));
+        __m512d pj = _mm512_mul_pd(widen_or(f->gamma, j, 1.0), inv_std);
+        __m512d npj = _mm512_castsi512_pd(
+            _mm512_xor_si512(_mm512_castpd_si512(pj), vsign)); /* -pj */
+        _mm256_storeu_ps(p + j, _mm512_cvtpd_ps(pj));
+        __m512d vq =
+            _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(npj, inv_std), dg), vinv);
+        _mm256_storeu_ps(q + j, _mm512_cvtpd_ps(vq));
+        __m512d vr = _mm512_mul_pd(_mm512_mul_pd(npj, db), vinv);
+        _mm256_storeu_ps(r + j, _mm512_cvtpd_ps(vr));
+    }
+    for (; j < channels; j++)
+        batchnorm_dfold_one(f, j, s1[j], s2[j], &p[j], &q[j], &r[j]);
+}
+
 const struct batchnorm_ops batchnorm_ops_avx512 = {
     .apply_planes = apply_planes_avx512,
     .apply_rows = apply_rows_avx512,
@@ -894,4 +983,6 @@ const struct batchnorm_ops batchnorm_ops_avx512 = {
     .dapply_planes = dapply_planes_avx512,
     .dapply_rows = dapply_rows_avx512,
     .inv_sqrt = inv_sqrt_avx512,
+    .fold_training = fold_training_avx512,
+    .fold_backward = fold_backward_avx512,
 };

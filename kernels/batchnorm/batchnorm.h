@@ -33,6 +33,7 @@
 #ifndef SIMDNN_KERNELS_BATCHNORM_H
 #define SIMDNN_KERNELS_BATCHNORM_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -52,31 +53,102 @@
  * 4 vectors of the widest ISA (AVX-512: 4 x 16 floats). */
 #define BATCHNORM_PAD 64
 
+/* The per-channel folding of a group of channels (scalar.c, steps 3-5),
+ * every pointer at the group's first channel. */
+struct batchnorm_fold {
+    double inv_cnt; /* 1/count */
+    double unbias;  /* count/(count - 1), 1 for a count of 1 */
+    double keep;    /* momentum; the running averages take 1 - momentum */
+    double eps;
+    const float *gamma, *beta; /* NULL: all ones, all zeros */
+    float *batch_mean, *batch_var;
+    float *running_mean, *running_var; /* both NULL or both set */
+};
+
+struct batchnorm_dfold {
+    double inv_cnt, eps;
+    const float *gamma;    /* NULL: all ones */
+    const float *var;      /* the saved variance */
+    float *dgamma, *dbeta; /* each may be NULL */
+};
+
+/*
+ * One channel j of the training folding (scalar.c, steps 3 and 4): from
+ * the shift k and the shifted sums, the statistics, the running averages,
+ * and the map constants m, a, b. Every ISA unit does exactly these double
+ * operations in this order (vectors of doubles, no contraction: the units
+ * are compiled with -ffp-contract=off), so the results are the same bits
+ * on every ISA; the SIMD units call this for the channels past their last
+ * whole vector.
+ */
+static inline void batchnorm_fold_one(const struct batchnorm_fold *f, size_t j,
+                                      float k, double s1, double s2, float *m,
+                                      float *a, float *b)
+{
+    double off = s1 * f->inv_cnt;
+    double mu = (double)k + off;
+    double v = s2 * f->inv_cnt - off * off;
+    v = v > 0.0 || v != v ? v : 0.0; /* clamped at 0; NaN stays */
+    f->batch_mean[j] = (float)mu;
+    f->batch_var[j] = (float)v;
+    if (f->running_mean != NULL) {
+        double take = 1.0 - f->keep;
+        f->running_mean[j] =
+            (float)(f->keep * (double)f->running_mean[j] + take * mu);
+        f->running_var[j] = (float)(f->keep * (double)f->running_var[j] +
+                                    take * (v * f->unbias));
+    }
+    double inv_std = 1.0 / sqrt(v + f->eps);
+    double g = f->gamma ? (double)f->gamma[j] : 1.0;
+    double be = f->beta ? (double)f->beta[j] : 0.0;
+    double scale = g * inv_std;
+    float hi = (float)mu;
+    *m = hi;
+    *a = (float)scale;
+    *b = (float)(be - (mu - (double)hi) * scale);
+}
+
+/* One channel j of the backward folding (scalar.c, step 5): dbeta, dgamma
+ * and the constants p, q, r of dx from the sums s1 = sum(dy) and
+ * s2 = sum(dy*(x - m)). The same contract as batchnorm_fold_one. */
+static inline void batchnorm_dfold_one(const struct batchnorm_dfold *f,
+                                       size_t j, double s1, double s2, float *p,
+                                       float *q, float *r)
+{
+    double inv_std = 1.0 / sqrt((double)f->var[j] + f->eps);
+    double db = s1, dg = s2 * inv_std;
+    if (f->dbeta != NULL)
+        f->dbeta[j] = (float)db;
+    if (f->dgamma != NULL)
+        f->dgamma[j] = (float)dg;
+    double pj = (f->gamma ? (double)f->gamma[j] : 1.0) * inv_std;
+    *p = (float)pj;
+    *q = (float)(-pj * inv_std * dg * f->inv_cnt);
+    *r = (float)(-pj * db * f->inv_cnt);
+}
+
 struct batchnorm_ops {
     /* y = (x - m[c]) * a[c] + b[c] with one FMA per element, then
      * max(0, y) with BATCHNORM_RELU. In place allowed (x == y). */
     void (*apply_planes)(const float *x, float *y, size_t images,
-                         size_t image_stride, size_t channels,
-                         size_t spatial, const float *m, const float *a,
-                         const float *b, unsigned mode);
-    void (*apply_rows)(const float *x, float *y, size_t rows,
-                       size_t channels, size_t stride, const float *m,
-                       const float *a, const float *b, unsigned mode);
+                         size_t image_stride, size_t channels, size_t spatial,
+                         const float *m, const float *a, const float *b,
+                         unsigned mode);
+    void (*apply_rows)(const float *x, float *y, size_t rows, size_t channels,
+                       size_t stride, const float *m, const float *a,
+                       const float *b, unsigned mode);
 
     /* s1[c] = sum(x - k[c]), s2[c] = sum((x - k[c])^2) over the channel. */
-    void (*moments_planes)(const float *x, size_t images,
-                           size_t image_stride, size_t channels,
-                           size_t spatial, const float *k, double *s1,
-                           double *s2);
+    void (*moments_planes)(const float *x, size_t images, size_t image_stride,
+                           size_t channels, size_t spatial, const float *k,
+                           double *s1, double *s2);
     void (*moments_rows)(const float *x, size_t rows, size_t channels,
-                         size_t stride, const float *k, double *s1,
-                         double *s2);
+                         size_t stride, const float *k, double *s1, double *s2);
 
     /* s1[c] = sum(dy), s2[c] = sum(dy * (x - m[c])) over the channel. */
     void (*dsums_planes)(const float *x, const float *dy, size_t images,
-                         size_t image_stride, size_t channels,
-                         size_t spatial, const float *m, double *s1,
-                         double *s2);
+                         size_t image_stride, size_t channels, size_t spatial,
+                         const float *m, double *s1, double *s2);
     void (*dsums_rows)(const float *x, const float *dy, size_t rows,
                        size_t channels, size_t stride, const float *m,
                        double *s1, double *s2);
@@ -84,20 +156,30 @@ struct batchnorm_ops {
     /* dx = (x - m[c]) * q[c] + (dy * p[c] + r[c]), two FMAs per element.
      * In place allowed for dx == dy. */
     void (*dapply_planes)(const float *x, const float *dy, float *dx,
-                          size_t images, size_t image_stride,
-                          size_t channels, size_t spatial, const float *m,
-                          const float *p, const float *q, const float *r,
-                          unsigned mode);
-    void (*dapply_rows)(const float *x, const float *dy, float *dx,
-                        size_t rows, size_t channels, size_t stride,
-                        const float *m, const float *p, const float *q,
-                        const float *r, unsigned mode);
+                          size_t images, size_t image_stride, size_t channels,
+                          size_t spatial, const float *m, const float *p,
+                          const float *q, const float *r, unsigned mode);
+    void (*dapply_rows)(const float *x, const float *dy, float *dx, size_t rows,
+                        size_t channels, size_t stride, const float *m,
+                        const float *p, const float *q, const float *r,
+                        unsigned mode);
 
     /* r[j] = 1/sqrt(t[j]) in double, correctly rounded square root and
      * division (the same bits on every ISA); r may equal t. The per-channel
      * folding needs one per channel, and the divider is the bottleneck of
      * the folding: vectors of doubles make it 2-4 times cheaper. */
     void (*inv_sqrt)(const double *t, double *r, size_t count);
+
+    /* batchnorm_fold_one for channels 0..channels-1: m, a, b from k, s1,
+     * s2. At 7x7 a channel is 7 vectors of data against some 30 double
+     * operations of folding, so the folding runs in vectors too. */
+    void (*fold_training)(const struct batchnorm_fold *f, size_t channels,
+                          const float *k, const double *s1, const double *s2,
+                          float *m, float *a, float *b);
+    /* batchnorm_dfold_one for channels 0..channels-1. */
+    void (*fold_backward)(const struct batchnorm_dfold *f, size_t channels,
+                          const double *s1, const double *s2, float *p,
+                          float *q, float *r);
 };
 
 SIMDNN_INTERNAL extern const struct batchnorm_ops batchnorm_ops_scalar;

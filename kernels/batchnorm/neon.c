@@ -865,6 +865,84 @@ static void inv_sqrt_neon(const double *t, double *r, size_t count)
         r[j] = 1.0 / sqrt(t[j]); /* the same correctly rounded operations */
 }
 
+/* ---- steps 3-5: the folding, DLANES channels a vector (as avx2.c) ---- */
+
+BN_INLINE float64x2_t widen_or(const float *p, size_t j, double none)
+{
+    return p ? vcvt_f64_f32(vld1_f32(p + j)) : vdupq_n_f64(none);
+}
+
+static void fold_training_neon(const struct batchnorm_fold *f, size_t channels,
+                               const float *k, const double *s1,
+                               const double *s2, float *m, float *a, float *b)
+{
+    const float64x2_t vinv = vdupq_n_f64(f->inv_cnt);
+    const float64x2_t vkeep = vdupq_n_f64(f->keep);
+    const float64x2_t vtake = vdupq_n_f64(1.0 - f->keep);
+    const float64x2_t vunbias = vdupq_n_f64(f->unbias);
+    const float64x2_t veps = vdupq_n_f64(f->eps);
+    const float64x2_t vone = vdupq_n_f64(1.0), vzero = vdupq_n_f64(0.0);
+    size_t j = 0;
+    for (; j + DLANES <= channels; j += DLANES) {
+        float64x2_t off = vmulq_f64(vld1q_f64(s1 + j), vinv);
+        float64x2_t mu = vaddq_f64(vcvt_f64_f32(vld1_f32(k + j)), off);
+        float64x2_t v =
+            vsubq_f64(vmulq_f64(vld1q_f64(s2 + j), vinv), vmulq_f64(off, off));
+        /* v <= 0 (ordered) becomes +0; NaN stays */
+        v = vbslq_f64(vcleq_f64(v, vzero), vzero, v);
+        float32x2_t hi = vcvt_f32_f64(mu);
+        vst1_f32(f->batch_mean + j, hi);
+        vst1_f32(f->batch_var + j, vcvt_f32_f64(v));
+        if (f->running_mean != NULL) {
+            float64x2_t rm = vcvt_f64_f32(vld1_f32(f->running_mean + j));
+            float64x2_t rv = vcvt_f64_f32(vld1_f32(f->running_var + j));
+            rm = vaddq_f64(vmulq_f64(vkeep, rm), vmulq_f64(vtake, mu));
+            rv = vaddq_f64(vmulq_f64(vkeep, rv),
+                           vmulq_f64(vtake, vmulq_f64(v, vunbias)));
+            vst1_f32(f->running_mean + j, vcvt_f32_f64(rm));
+            vst1_f32(f->running_var + j, vcvt_f32_f64(rv));
+        }
+        float64x2_t inv_std = vdivq_f64(vone, vsqrtq_f64(vaddq_f64(v, veps)));
+        float64x2_t scale = vmulq_f64(widen_or(f->gamma, j, 1.0), inv_std);
+        float64x2_t be = widen_or(f->beta, j, 0.0);
+        vst1_f32(m + j, hi);
+        vst1_f32(a + j, vcvt_f32_f64(scale));
+        float64x2_t lo = vmulq_f64(vsubq_f64(mu, vcvt_f64_f32(hi)), scale);
+        vst1_f32(b + j, vcvt_f32_f64(vsubq_f64(be, lo)));
+    }
+    for (; j < channels; j++)
+        batchnorm_fold_one(f, j, k[j], s1[j], s2[j], &m[j], &a[j], &b[j]);
+}
+
+static void fold_backward_neon(const struct batchnorm_dfold *f, size_t channels,
+                               const double *s1, const double *s2, float *p,
+                               float *q, float *r)
+{
+    const float64x2_t vinv = vdupq_n_f64(f->inv_cnt);
+    const float64x2_t veps = vdupq_n_f64(f->eps);
+    const float64x2_t vone = vdupq_n_f64(1.0);
+    size_t j = 0;
+    for (; j + DLANES <= channels; j += DLANES) {
+        float64x2_t t = vaddq_f64(vcvt_f64_f32(vld1_f32(f->var + j)), veps);
+        float64x2_t inv_std = vdivq_f64(vone, vsqrtq_f64(t));
+        float64x2_t db = vld1q_f64(s1 + j);
+        float64x2_t dg = vmulq_f64(vld1q_f64(s2 + j), inv_std);
+        if (f->dbeta != NULL)
+            vst1_f32(f->dbeta + j, vcvt_f32_f64(db));
+        if (f->dgamma != NULL)
+            vst1_f32(f->dgamma + j, vcvt_f32_f64(dg));
+        float64x2_t pj = vmulq_f64(widen_or(f->gamma, j, 1.0), inv_std);
+        float64x2_t npj = vnegq_f64(pj);
+        vst1_f32(p + j, vcvt_f32_f64(pj));
+        float64x2_t vq =
+            vmulq_f64(vmulq_f64(vmulq_f64(npj, inv_std), dg), vinv);
+        vst1_f32(q + j, vcvt_f32_f64(vq));
+        vst1_f32(r + j, vcvt_f32_f64(vmulq_f64(vmulq_f64(npj, db), vinv)));
+    }
+    for (; j < channels; j++)
+        batchnorm_dfold_one(f, j, s1[j], s2[j], &p[j], &q[j], &r[j]);
+}
+
 const struct batchnorm_ops batchnorm_ops_neon = {
     .apply_planes = apply_planes_neon,
     .apply_rows = apply_rows_neon,
@@ -875,4 +953,6 @@ const struct batchnorm_ops batchnorm_ops_neon = {
     .dapply_planes = dapply_planes_neon,
     .dapply_rows = dapply_rows_neon,
     .inv_sqrt = inv_sqrt_neon,
+    .fold_training = fold_training_neon,
+    .fold_backward = fold_backward_neon,
 };

@@ -2,8 +2,10 @@
  * Batch normalization, scalar reference kernels (the production fallback
  * and the statement of the algorithm that the SIMD units mirror).
  *
- * The algorithm, split between api.c (per channel, in double) and these
- * streaming kernels (per element, in float):
+ * The algorithm, split between api.c (the shifts), the per-channel
+ * folding in double (fold_*, stated per channel in batchnorm.h so that
+ * every unit runs the same operations; the SIMD units in vectors of
+ * doubles) and the streaming kernels (per element, in float):
  *
  * 1. Shift (api.c). For each channel pick k, the float nearest the mean of
  *    8 samples spread evenly over the channel. Centring on a value close to
@@ -24,7 +26,7 @@
  *    The cost of the flushes is one conversion and one double addition per
  *    8 vectors, hidden behind the memory stream.
  *
- * 3. Statistics (api.c, double). mean = k + s1/count and the biased
+ * 3. Statistics (fold_training, double). mean = k + s1/count and the biased
  *    variance var = s2/count - (s1/count)^2, clamped at 0. The subtraction
  *    is harmless because k is near the mean: (s1/count)^2 is a small part
  *    of s2/count.
@@ -40,7 +42,7 @@
  *
  * 5. Backward (dsums_*, then dapply_*). With m the saved float mean,
  *    s1 = sum(dy) and s2 = sum(dy*(x - m)), accumulated as in step 2.
- *    api.c forms dbeta = s1, dgamma = s2*inv_std and, per channel,
+ *    fold_backward forms dbeta = s1, dgamma = s2*inv_std and, per channel,
  *    p = gamma*inv_std, q = -p*inv_std*dgamma/count, r = -p*dbeta/count,
  *    so dx = fma(x - m, q, fma(dy, p, r)), two FMAs per element.
  *
@@ -69,9 +71,8 @@ static float apply_one(float x, float m, float a, float b, bool relu)
 
 static void apply_planes_scalar(const float *x, float *y, size_t images,
                                 size_t image_stride, size_t channels,
-                                size_t spatial, const float *m,
-                                const float *a, const float *b,
-                                unsigned mode)
+                                size_t spatial, const float *m, const float *a,
+                                const float *b, unsigned mode)
 {
     bool relu = (mode & BATCHNORM_RELU) != 0;
     for (size_t i = 0; i < images; i++) {
@@ -119,8 +120,7 @@ static void block_add(struct block_sums *acc, float t1, float t2)
     }
 }
 
-static void block_finish(const struct block_sums *acc, double *s1,
-                         double *s2)
+static void block_finish(const struct block_sums *acc, double *s1, double *s2)
 {
     *s1 = acc->d1 + acc->f1;
     *s2 = acc->d2 + acc->f2;
@@ -144,9 +144,9 @@ static void moments_planes_scalar(const float *x, size_t images,
     }
 }
 
-static void moments_rows_scalar(const float *x, size_t rows,
-                                size_t channels, size_t stride,
-                                const float *k, double *s1, double *s2)
+static void moments_rows_scalar(const float *x, size_t rows, size_t channels,
+                                size_t stride, const float *k, double *s1,
+                                double *s2)
 {
     for (size_t c = 0; c < channels; c++) {
         struct block_sums acc = {0};
@@ -159,10 +159,10 @@ static void moments_rows_scalar(const float *x, size_t rows,
 }
 
 /* Step 5, the sums. */
-static void dsums_planes_scalar(const float *x, const float *dy,
-                                size_t images, size_t image_stride,
-                                size_t channels, size_t spatial,
-                                const float *m, double *s1, double *s2)
+static void dsums_planes_scalar(const float *x, const float *dy, size_t images,
+                                size_t image_stride, size_t channels,
+                                size_t spatial, const float *m, double *s1,
+                                double *s2)
 {
     for (size_t c = 0; c < channels; c++) {
         struct block_sums acc = {0};
@@ -192,8 +192,7 @@ static void dsums_rows_scalar(const float *x, const float *dy, size_t rows,
 }
 
 /* Step 5, dx. */
-static float dapply_one(float x, float dy, float m, float p, float q,
-                        float r)
+static float dapply_one(float x, float dy, float m, float p, float q, float r)
 {
     return fmaf(x - m, q, fmaf(dy, p, r));
 }
@@ -201,9 +200,8 @@ static float dapply_one(float x, float dy, float m, float p, float q,
 static void dapply_planes_scalar(const float *x, const float *dy, float *dx,
                                  size_t images, size_t image_stride,
                                  size_t channels, size_t spatial,
-                                 const float *m, const float *p,
-                                 const float *q, const float *r,
-                                 unsigned mode)
+                                 const float *m, const float *p, const float *q,
+                                 const float *r, unsigned mode)
 {
     for (size_t i = 0; i < images; i++) {
         for (size_t c = 0; c < channels; c++) {
@@ -217,8 +215,8 @@ static void dapply_planes_scalar(const float *x, const float *dy, float *dx,
 
 static void dapply_rows_scalar(const float *x, const float *dy, float *dx,
                                size_t rows, size_t channels, size_t stride,
-                               const float *m, const float *p,
-                               const float *q, const float *r, unsigned mode)
+                               const float *m, const float *p, const float *q,
+                               const float *r, unsigned mode)
 {
     for (size_t row = 0; row < rows; row++) {
         size_t at = row * stride;
@@ -234,6 +232,24 @@ static void inv_sqrt_scalar(const double *t, double *r, size_t count)
         r[j] = 1.0 / sqrt(t[j]);
 }
 
+/* Steps 3-5, the folding (batchnorm.h states it per channel). */
+static void fold_training_scalar(const struct batchnorm_fold *f,
+                                 size_t channels, const float *k,
+                                 const double *s1, const double *s2, float *m,
+                                 float *a, float *b)
+{
+    for (size_t j = 0; j < channels; j++)
+        batchnorm_fold_one(f, j, k[j], s1[j], s2[j], &m[j], &a[j], &b[j]);
+}
+
+static void fold_backward_scalar(const struct batchnorm_dfold *f,
+                                 size_t channels, const double *s1,
+                                 const double *s2, float *p, float *q, float *r)
+{
+    for (size_t j = 0; j < channels; j++)
+        batchnorm_dfold_one(f, j, s1[j], s2[j], &p[j], &q[j], &r[j]);
+}
+
 const struct batchnorm_ops batchnorm_ops_scalar = {
     .apply_planes = apply_planes_scalar,
     .apply_rows = apply_rows_scalar,
@@ -244,4 +260,6 @@ const struct batchnorm_ops batchnorm_ops_scalar = {
     .dapply_planes = dapply_planes_scalar,
     .dapply_rows = dapply_rows_scalar,
     .inv_sqrt = inv_sqrt_scalar,
+    .fold_training = fold_training_scalar,
+    .fold_backward = fold_backward_scalar,
 };
