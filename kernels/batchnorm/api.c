@@ -1,6 +1,7 @@
 /*
  * Batch normalization front-end: argument checks, the dispatch table, the
- * shifts (step 1 in scalar.c, which states the whole algorithm) and the
+ * positions of the shift samples (step 1 in scalar.c, which states the
+ * whole algorithm; the kernels read them) and the
  * inference folding in double. The training and backward folding (steps
  * 3-5) is an ISA kernel (ops->fold_*): this unit is compiled for baseline
  * x86-64, where its scalar double loops cost as much as the vector work
@@ -51,12 +52,6 @@ static const struct batchnorm_ops *batchnorm_ops(void)
  * L1 beside the data (1x2048x7x7: 0.145 in 1024-channel sweeps, 0.195 in
  * one). 9 KiB of stack. */
 #define INFER_CHUNK 1024
-/* Samples per channel for the shift k (scalar.c, step 1). */
-#define SHIFT_SAMPLES 8
-/* Channels whose samples are read together: in NCHW every sample of a
- * block of planes stays in L1 across the passes over the samples (all
- * 512 planes of a group at once missed L1 on every sample). */
-#define SHIFT_BLOCK 32
 /*
  * Outputs of at least this many bytes that do not alias an input are
  * written with non-temporal stores (BATCHNORM_STREAM): beyond about half
@@ -173,55 +168,22 @@ static bool stream_output(const float *in, const float *out, size_t total)
     return in != out && total >= STREAM_BYTES / sizeof(float);
 }
 
-/* Step 1: k[j] for channels c0..c0+cc-1, the float nearest the mean of
- * SHIFT_SAMPLES elements evenly spread over each channel (the same
- * positions in every channel, so their offsets are computed once). The
- * samples of a channel are added in two chains (even and odd samples),
- * sample by sample over all the channels: the channels' additions are
- * independent, where a channel at a time waited on its two chains (in
- * NHWC, a sample of all the channels is also one contiguous row, and the
- * loop vectorizes), SHIFT_BLOCK channels at a time. even and odd are
- * scratch of cc doubles. */
-static void choose_shifts(const float *x, size_t c, size_t spatial,
-                          simdnn_layout layout, size_t count, size_t c0,
-                          size_t cc, float *k, double *even, double *odd)
+/* Step 1: where the samples of the shift k lie (batchnorm.h), the
+ * BATCHNORM_SAMPLES elements evenly spread over each channel, as offsets
+ * in the view the moments kernel gets (image_stride c*spatial for planes,
+ * row stride c for rows). The kernels read them: here, in baseline
+ * x86-64 code and a pass of its own, the 8 strided loads per channel were
+ * the first touch of every plane and a quarter of a 7x7 training call. */
+static void shift_samples(size_t c, size_t spatial, bool planes, size_t count,
+                          struct batchnorm_samples *sp)
 {
-    size_t samples = count < SHIFT_SAMPLES ? count : SHIFT_SAMPLES;
-    size_t step = count / samples, at[SHIFT_SAMPLES];
+    size_t samples = count < BATCHNORM_SAMPLES ? count : BATCHNORM_SAMPLES;
+    size_t step = count / samples;
+    sp->count = samples;
     for (size_t s = 0; s < samples; s++) {
         size_t i = s * step + step / 2; /* element i of the channel */
-        at[s] = layout == SIMDNN_NCHW ? i / spatial * c * spatial + i % spatial
-                                      : i * c;
+        sp->at[s] = planes ? i / spatial * c * spatial + i % spatial : i * c;
     }
-    size_t cs = layout == SIMDNN_NCHW ? spatial : 1; /* channel stride */
-    for (size_t j0 = 0; j0 < cc; j0 += SHIFT_BLOCK) {
-        size_t jn = cc - j0 < SHIFT_BLOCK ? cc - j0 : SHIFT_BLOCK;
-        const float *xc = x + (c0 + j0) * cs;
-        /* odd starts as 0.0 + its first sample, the same value as a zero
-         * start (GCC turned that into a `rep stos` per block, a tenth of
-         * the front-end's time at 7x7). */
-        for (size_t j = 0; j < jn; j++)
-            even[j0 + j] = xc[j * cs + at[0]];
-        if (samples > 1)
-            for (size_t j = 0; j < jn; j++)
-                odd[j0 + j] = 0.0 + xc[j * cs + at[1]];
-        else
-            for (size_t j = 0; j < jn; j++)
-                odd[j0 + j] = 0.0;
-        for (size_t s = 2; s < samples; s++) {
-            const float *xs = xc + at[s];
-            double *acc = (s % 2 ? odd : even) + j0;
-            if (cs == 1)
-                for (size_t j = 0; j < jn; j++)
-                    acc[j] += xs[j];
-            else
-                for (size_t j = 0; j < jn; j++)
-                    acc[j] += xs[j * cs];
-        }
-    }
-    double inv_samples = 1.0 / (double)samples;
-    for (size_t j = 0; j < cc; j++)
-        k[j] = (float)((even[j] + odd[j]) * inv_samples);
 }
 
 /* ---- inference ---- */
@@ -356,16 +318,17 @@ simdnn_status simdnn_batchnorm_training_f32(
     float k[CHUNK], m[CHUNK + BATCHNORM_PAD], a[CHUNK + BATCHNORM_PAD];
     float b[CHUNK + BATCHNORM_PAD];
     double s1[CHUNK], s2[CHUNK];
+    struct batchnorm_samples samples;
+    shift_samples(c, spatial, planes, count, &samples);
     for (size_t c0 = 0; c0 < c; c0 += group) {
         size_t cc = c - c0 < group ? c - c0 : group;
 
         /* Steps 1 and 2: shifts, then one pass of shifted sums. */
-        choose_shifts(x, c, spatial, layout, count, c0, cc, k, s1, s2);
         if (planes)
             ops->moments_planes(x + c0 * spatial, n, c * spatial, cc, spatial,
-                                k, s1, s2);
+                                &samples, k, s1, s2);
         else
-            ops->moments_rows(x + c0, count, cc, c, k, s1, s2);
+            ops->moments_rows(x + c0, count, cc, c, &samples, k, s1, s2);
 
         /* Step 3, the running averages and the folding of step 4, in
          * double (vectors of doubles in the ISA units). */

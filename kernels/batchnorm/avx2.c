@@ -1,7 +1,7 @@
 /*
  * Batch normalization, AVX2 + FMA kernels. The algorithm and its error
- * analysis are in scalar.c (steps 1-5); this file mirrors steps 2, 4 and 5
- * with 8-lane vectors, and avx512.c and neon.c mirror this file. Only what
+ * analysis are in scalar.c (steps 1-5); this file mirrors steps 1, 2, 4 and
+ * 5 with 8-lane vectors, and avx512.c and neon.c mirror this file. Only what
  * is ISA-specific is explained here.
  *
  * Maps (steps 4 and 5, dx): one subtraction and one or two FMAs a vector.
@@ -57,21 +57,25 @@
  * statement, so the same bits: 1.10-1.25x faster training at 7x7 and
  * 1.04-1.14x at 14x14 NCHW, backward 1.04-1.08x at 7x7 (interleaved A/B
  * of two builds, minimum of 400 rounds).
- * TODO(#5): training at 7x7 still runs at about 1.1-1.3x the speed of
- * oneDNN's NHWC path (the goal is 1.5x), and NHWC backward at 7x7 and
- * 14x14 at about 1.6-1.8x its read+write floor (the goal is 1.5x). The
- * tensors sit in L2, so the per-channel work dominates. Profile of
- * 1x512x7x7 NCHW training after the vectorized folding: moments 38%,
- * apply 24%, api.c 25% (nearly all of it the shift sampling: 8 strided
- * loads per channel, the first touch of every plane's lines, in
- * baseline x86-64 code), folding 10%. What remains to try: sampling the
- * shifts in the ISA units (or taking them inside the short-plane moments
- * kernel from the vectors it loads anyway), fewer channel-end operations
- * in the short-plane sums and maps, and keeping the NHWC partial sums in
- * registers across more than 8 rows instead of flushing them to double
- * memory. Channel groups sized for L1 (12, 24, 48 KiB instead of the
- * 256 KiB of L2) were measured and are not faster (0-4% slower): the L2
- * re-read of x is not the cost.
+ * The shifts of step 1 are read by the moments kernels (shifts, below),
+ * 4 channels a vector of doubles and, in the planes view, SHIFT_BLOCK
+ * channels just before their sums: as a pass of its own in api.c
+ * (baseline x86-64, scalar loads, every plane's lines first touched
+ * there and evicted from L1 again before the sums) it was 25% of a
+ * 1x512x7x7 NCHW training call. Same bits; training 1.08-1.18x faster
+ * at 7x7 (both layouts), 1.03-1.06x at 14x14, unchanged at N=32 56x56.
+ * TODO(#5): training at 1x2048x7x7 still runs at about 1.4x the speed of
+ * oneDNN's NHWC path in both layouts (1x512x7x7: about 1.5-1.6x; the
+ * goal is 1.5x), and NHWC backward at 7x7 and 14x14 at about
+ * 1.6-1.8x its read+write floor (the goal is 1.5x). The tensors sit in
+ * L2, so the per-channel work dominates. Profile of 1x512x7x7 NCHW
+ * training before the shifts moved: moments 38%, apply 24%, api.c 25%
+ * (the shift sampling), folding 10%. What remains to try: fewer
+ * channel-end operations in the short-plane sums and maps, and keeping
+ * the NHWC partial sums in registers across more than 8 rows instead of
+ * flushing them to double memory. Channel groups sized for L1 (12, 24,
+ * 48 KiB instead of the 256 KiB of L2) were measured and are not faster
+ * (0-4% slower): the L2 re-read of x is not the cost.
  * - inference: 8 bytes (read x, stream y), floor = the non-temporal copy;
  *   measured 0.25-0.30 NCHW, 0.30-0.44 NHWC.
  * - training: NCHW reads x once from memory (api.c fuses the statistics
@@ -905,23 +909,74 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
     }
 }
 
-static void moments_planes_avx2(const float *x, size_t images,
-                                size_t image_stride, size_t channels,
-                                size_t spatial, const float *k, double *s1,
-                                double *s2)
+/* ---- step 1: the shifts ---- */
+
+/* One sample of 4 channels cs floats apart, widened: one vector load in
+ * the rows view (cs = 1), one load per lane in the planes view. */
+BN_INLINE __m256d sample4(const float *p, size_t cs)
 {
-    if (spatial <= SHORT_PLANE)
-        reduce_short_planes(x, NULL, images, image_stride, channels, spatial, k,
-                            s1, s2, false);
-    else
-        reduce_planes(x, NULL, images, image_stride, channels, spatial, k, s1,
-                      s2, false);
+    if (cs == 1)
+        return _mm256_cvtps_pd(_mm_loadu_ps(p));
+    return _mm256_cvtps_pd(_mm_setr_ps(p[0], p[cs], p[2 * cs], p[3 * cs]));
 }
 
-static void moments_rows_avx2(const float *x, size_t rows, size_t channels,
-                              size_t stride, const float *k, double *s1,
-                              double *s2)
+/* batchnorm_shift_one (batchnorm.h) of 4 channels, lane by lane the same
+ * double operations. */
+BN_INLINE void shift4(const float *xc, size_t cs,
+                      const struct batchnorm_samples *sp, float *k)
 {
+    __m256d even = sample4(xc + sp->at[0], cs), odd = _mm256_setzero_pd();
+    for (size_t s = 1; s < sp->count; s += 2) {
+        odd = _mm256_add_pd(odd, sample4(xc + sp->at[s], cs));
+        if (s + 1 < sp->count)
+            even = _mm256_add_pd(even, sample4(xc + sp->at[s + 1], cs));
+    }
+    const __m256d vinv = _mm256_set1_pd(1.0 / (double)sp->count);
+    _mm_storeu_ps(
+        k, _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_add_pd(even, odd), vinv)));
+}
+
+/* The shifts of channels 0..channels-1, cs floats apart. */
+BN_INLINE void shifts(const float *x, size_t cs, size_t channels,
+                      const struct batchnorm_samples *sp, float *k)
+{
+    size_t j = 0;
+    for (; j + 4 <= channels; j += 4)
+        shift4(x + j * cs, cs, sp, k + j);
+    for (; j < channels; j++)
+        k[j] = batchnorm_shift_one(x + j * cs, sp);
+}
+
+/* Planes view: the shifts of SHIFT_BLOCK channels, then their sums, so
+ * that the lines the samples bring into L1 are still there for the sums
+ * (one pass over the group's planes instead of two). */
+#define SHIFT_BLOCK 16
+
+static void moments_planes_avx2(const float *x, size_t images,
+                                size_t image_stride, size_t channels,
+                                size_t spatial,
+                                const struct batchnorm_samples *sp, float *k,
+                                double *s1, double *s2)
+{
+    for (size_t c0 = 0; c0 < channels; c0 += SHIFT_BLOCK) {
+        size_t cn = channels - c0 < SHIFT_BLOCK ? channels - c0 : SHIFT_BLOCK;
+        const float *xb = x + c0 * spatial;
+        shifts(xb, spatial, cn, sp, k + c0);
+        if (spatial <= SHORT_PLANE)
+            reduce_short_planes(xb, NULL, images, image_stride, cn, spatial,
+                                k + c0, s1 + c0, s2 + c0, false);
+        else
+            reduce_planes(xb, NULL, images, image_stride, cn, spatial, k + c0,
+                          s1 + c0, s2 + c0, false);
+    }
+}
+
+/* Rows view: a sample of every channel is a contiguous row. */
+static void moments_rows_avx2(const float *x, size_t rows, size_t channels,
+                              size_t stride, const struct batchnorm_samples *sp,
+                              float *k, double *s1, double *s2)
+{
+    shifts(x, 1, channels, sp, k);
     reduce_rows(x, NULL, rows, channels, stride, k, s1, s2, false);
 }
 

@@ -829,23 +829,76 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
     }
 }
 
-static void moments_planes_avx512(const float *x, size_t images,
-                                  size_t image_stride, size_t channels,
-                                  size_t spatial, const float *k, double *s1,
-                                  double *s2)
+/* ---- step 1: the shifts (avx2.c) ---- */
+
+/* One sample of 8 channels cs floats apart, widened: one vector load in
+ * the rows view (cs = 1), one load per lane in the planes view. */
+BN_INLINE __m512d sample_vec(const float *p, size_t cs)
 {
-    if (spatial <= SHORT_PLANE)
-        reduce_short_planes(x, NULL, images, image_stride, channels, spatial, k,
-                            s1, s2, false);
-    else
-        reduce_planes(x, NULL, images, image_stride, channels, spatial, k, s1,
-                      s2, false);
+    if (cs == 1)
+        return _mm512_cvtps_pd(_mm256_loadu_ps(p));
+    return _mm512_cvtps_pd(_mm256_setr_ps(p[0], p[cs], p[2 * cs], p[3 * cs],
+                                          p[4 * cs], p[5 * cs], p[6 * cs],
+                                          p[7 * cs]));
 }
 
-static void moments_rows_avx512(const float *x, size_t rows, size_t channels,
-                                size_t stride, const float *k, double *s1,
-                                double *s2)
+/* batchnorm_shift_one (batchnorm.h) of 8 channels, lane by lane the same
+ * double operations. */
+BN_INLINE void shift_vec(const float *xc, size_t cs,
+                         const struct batchnorm_samples *sp, float *k)
 {
+    __m512d even = sample_vec(xc + sp->at[0], cs), odd = _mm512_setzero_pd();
+    for (size_t s = 1; s < sp->count; s += 2) {
+        odd = _mm512_add_pd(odd, sample_vec(xc + sp->at[s], cs));
+        if (s + 1 < sp->count)
+            even = _mm512_add_pd(even, sample_vec(xc + sp->at[s + 1], cs));
+    }
+    const __m512d vinv = _mm512_set1_pd(1.0 / (double)sp->count);
+    _mm256_storeu_ps(
+        k, _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_add_pd(even, odd), vinv)));
+}
+
+/* The shifts of channels 0..channels-1, cs floats apart. */
+BN_INLINE void shifts(const float *x, size_t cs, size_t channels,
+                      const struct batchnorm_samples *sp, float *k)
+{
+    size_t j = 0;
+    for (; j + 8 <= channels; j += 8)
+        shift_vec(x + j * cs, cs, sp, k + j);
+    for (; j < channels; j++)
+        k[j] = batchnorm_shift_one(x + j * cs, sp);
+}
+
+/* Planes view: the shifts of SHIFT_BLOCK channels, then their sums, so
+ * that the lines the samples bring into L1 are still there for the sums. */
+#define SHIFT_BLOCK 16
+
+static void moments_planes_avx512(const float *x, size_t images,
+                                  size_t image_stride, size_t channels,
+                                  size_t spatial,
+                                  const struct batchnorm_samples *sp, float *k,
+                                  double *s1, double *s2)
+{
+    for (size_t c0 = 0; c0 < channels; c0 += SHIFT_BLOCK) {
+        size_t cn = channels - c0 < SHIFT_BLOCK ? channels - c0 : SHIFT_BLOCK;
+        const float *xb = x + c0 * spatial;
+        shifts(xb, spatial, cn, sp, k + c0);
+        if (spatial <= SHORT_PLANE)
+            reduce_short_planes(xb, NULL, images, image_stride, cn, spatial,
+                                k + c0, s1 + c0, s2 + c0, false);
+        else
+            reduce_planes(xb, NULL, images, image_stride, cn, spatial, k + c0,
+                          s1 + c0, s2 + c0, false);
+    }
+}
+
+/* Rows view: a sample of every channel is a contiguous row. */
+static void moments_rows_avx512(const float *x, size_t rows, size_t channels,
+                                size_t stride,
+                                const struct batchnorm_samples *sp, float *k,
+                                double *s1, double *s2)
+{
+    shifts(x, 1, channels, sp, k);
     reduce_rows(x, NULL, rows, channels, stride, k, s1, s2, false);
 }
 

@@ -1,9 +1,11 @@
 /*
  * Internal interface of the batch-normalization family.
  *
- * The front-end (api.c) validates, chooses the per-channel shifts, merges
- * the statistics in double and folds every per-channel constant; the ISA
- * units only stream over the tensor. Each unit exports one table,
+ * The front-end (api.c) validates, places the samples of the per-channel
+ * shifts, merges the statistics in double and folds the inference
+ * constants; the ISA units stream over the tensor (reading the shift
+ * samples as they go) and fold the training and backward constants in
+ * vectors of doubles. Each unit exports one table,
  * batchnorm_ops_<isa>; every kernel in it works on a range of channels
  * whose per-channel arrays (m, a, b, ... , s1, s2) hold `channels` entries
  * starting at the range's first channel.
@@ -44,6 +46,37 @@
 
 /* Float additions per accumulator lane between two flushes into double. */
 #define BATCHNORM_BLOCK 8
+
+/* Samples per channel for the shift k (scalar.c, step 1). */
+#define BATCHNORM_SAMPLES 8
+
+/* Where the samples of step 1 lie, as offsets from a channel's first
+ * element: the same for every channel of a call, so api.c computes them
+ * once and the moments kernels read the samples of each channel just
+ * before its sums (the lines they touch are then in L1 for the sums). */
+struct batchnorm_samples {
+    size_t count; /* min(n*spatial, BATCHNORM_SAMPLES), at least 1 */
+    size_t at[BATCHNORM_SAMPLES];
+};
+
+/*
+ * Step 1 for the channel whose first element is xc: k, the float nearest
+ * the mean of the samples, added in double in two chains (even and odd
+ * samples, in order). Every unit computes exactly these operations (SIMD
+ * units for several channels a vector), so k is the same bits on every
+ * ISA.
+ */
+static inline float batchnorm_shift_one(const float *xc,
+                                        const struct batchnorm_samples *sp)
+{
+    double even = xc[sp->at[0]], odd = 0.0;
+    for (size_t s = 1; s < sp->count; s += 2) {
+        odd += xc[sp->at[s]];
+        if (s + 1 < sp->count)
+            even += xc[sp->at[s + 1]];
+    }
+    return (float)((even + odd) * (1.0 / (double)sp->count));
+}
 
 /* Modes of the maps. */
 #define BATCHNORM_RELU 0x1u
@@ -138,12 +171,15 @@ struct batchnorm_ops {
                        size_t stride, const float *m, const float *a,
                        const float *b, unsigned mode);
 
-    /* s1[c] = sum(x - k[c]), s2[c] = sum((x - k[c])^2) over the channel. */
+    /* Step 1, then step 2: k[c] = batchnorm_shift_one of the channel,
+     * s1[c] = sum(x - k[c]), s2[c] = sum((x - k[c])^2) over the channel. */
     void (*moments_planes)(const float *x, size_t images, size_t image_stride,
-                           size_t channels, size_t spatial, const float *k,
+                           size_t channels, size_t spatial,
+                           const struct batchnorm_samples *sp, float *k,
                            double *s1, double *s2);
     void (*moments_rows)(const float *x, size_t rows, size_t channels,
-                         size_t stride, const float *k, double *s1, double *s2);
+                         size_t stride, const struct batchnorm_samples *sp,
+                         float *k, double *s1, double *s2);
 
     /* s1[c] = sum(dy), s2[c] = sum(dy * (x - m[c])) over the channel. */
     void (*dsums_planes)(const float *x, const float *dy, size_t images,

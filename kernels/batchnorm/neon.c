@@ -811,23 +811,72 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
     }
 }
 
-static void moments_planes_neon(const float *x, size_t images,
-                                size_t image_stride, size_t channels,
-                                size_t spatial, const float *k, double *s1,
-                                double *s2)
+/* ---- step 1: the shifts (avx2.c) ---- */
+
+/* One sample of 2 channels cs floats apart, widened: one vector load in
+ * the rows view (cs = 1), one load per lane in the planes view. */
+BN_INLINE float64x2_t sample_vec(const float *p, size_t cs)
 {
-    if (spatial <= SHORT_PLANE)
-        reduce_short_planes(x, NULL, images, image_stride, channels, spatial, k,
-                            s1, s2, false);
-    else
-        reduce_planes(x, NULL, images, image_stride, channels, spatial, k, s1,
-                      s2, false);
+    if (cs == 1)
+        return vcvt_f64_f32(vld1_f32(p));
+    return vcvt_f64_f32(vset_lane_f32(p[cs], vdup_n_f32(p[0]), 1));
 }
 
-static void moments_rows_neon(const float *x, size_t rows, size_t channels,
-                              size_t stride, const float *k, double *s1,
-                              double *s2)
+/* batchnorm_shift_one (batchnorm.h) of 2 channels, lane by lane the same
+ * double operations. */
+BN_INLINE void shift_vec(const float *xc, size_t cs,
+                         const struct batchnorm_samples *sp, float *k)
 {
+    float64x2_t even = sample_vec(xc + sp->at[0], cs), odd = vdupq_n_f64(0.0);
+    for (size_t s = 1; s < sp->count; s += 2) {
+        odd = vaddq_f64(odd, sample_vec(xc + sp->at[s], cs));
+        if (s + 1 < sp->count)
+            even = vaddq_f64(even, sample_vec(xc + sp->at[s + 1], cs));
+    }
+    const float64x2_t vinv = vdupq_n_f64(1.0 / (double)sp->count);
+    vst1_f32(k, vcvt_f32_f64(vmulq_f64(vaddq_f64(even, odd), vinv)));
+}
+
+/* The shifts of channels 0..channels-1, cs floats apart. */
+BN_INLINE void shifts(const float *x, size_t cs, size_t channels,
+                      const struct batchnorm_samples *sp, float *k)
+{
+    size_t j = 0;
+    for (; j + 2 <= channels; j += 2)
+        shift_vec(x + j * cs, cs, sp, k + j);
+    for (; j < channels; j++)
+        k[j] = batchnorm_shift_one(x + j * cs, sp);
+}
+
+/* Planes view: the shifts of SHIFT_BLOCK channels, then their sums, so
+ * that the lines the samples bring into L1 are still there for the sums. */
+#define SHIFT_BLOCK 16
+
+static void moments_planes_neon(const float *x, size_t images,
+                                size_t image_stride, size_t channels,
+                                size_t spatial,
+                                const struct batchnorm_samples *sp, float *k,
+                                double *s1, double *s2)
+{
+    for (size_t c0 = 0; c0 < channels; c0 += SHIFT_BLOCK) {
+        size_t cn = channels - c0 < SHIFT_BLOCK ? channels - c0 : SHIFT_BLOCK;
+        const float *xb = x + c0 * spatial;
+        shifts(xb, spatial, cn, sp, k + c0);
+        if (spatial <= SHORT_PLANE)
+            reduce_short_planes(xb, NULL, images, image_stride, cn, spatial,
+                                k + c0, s1 + c0, s2 + c0, false);
+        else
+            reduce_planes(xb, NULL, images, image_stride, cn, spatial, k + c0,
+                          s1 + c0, s2 + c0, false);
+    }
+}
+
+/* Rows view: a sample of every channel is a contiguous row. */
+static void moments_rows_neon(const float *x, size_t rows, size_t channels,
+                              size_t stride, const struct batchnorm_samples *sp,
+                              float *k, double *s1, double *s2)
+{
+    shifts(x, 1, channels, sp, k);
     reduce_rows(x, NULL, rows, channels, stride, k, s1, s2, false);
 }
 

@@ -2,18 +2,23 @@
  * Batch normalization, scalar reference kernels (the production fallback
  * and the statement of the algorithm that the SIMD units mirror).
  *
- * The algorithm, split between api.c (the shifts), the per-channel
- * folding in double (fold_*, stated per channel in batchnorm.h so that
- * every unit runs the same operations; the SIMD units in vectors of
- * doubles) and the streaming kernels (per element, in float):
+ * The algorithm, split between api.c (where the shift samples lie), the
+ * per-channel folding in double (fold_*, stated per channel in
+ * batchnorm.h so that every unit runs the same operations; the SIMD units
+ * in vectors of doubles) and the streaming kernels (per element, in
+ * float):
  *
- * 1. Shift (api.c). For each channel pick k, the float nearest the mean of
- *    8 samples spread evenly over the channel. Centring on a value close to
- *    the mean is what makes one pass stable: x - k is of the size of the
- *    standard deviation, not of the mean, so nothing large cancels in
- *    float. (k need not be the mean; any value within a few standard
- *    deviations keeps the bounds below. 8 samples put it within about
- *    std/3 for ordinary data at a cost of 8 reads per channel.)
+ * 1. Shift (moments_*, with batchnorm_shift_one of batchnorm.h; api.c
+ *    places the samples). For each channel pick k, the float nearest the
+ *    mean of 8 samples spread evenly over the channel, read by the moments
+ *    kernel just before the channel's sums (as a pass of its own over all
+ *    the channels first, it was a quarter of a 7x7 training call).
+ *    Centring on a value close to the mean is what makes one pass stable:
+ *    x - k is of the size of the standard deviation, not of the mean, so
+ *    nothing large cancels in float. (k need not be the mean; any value
+ *    within a few standard deviations keeps the bounds below. 8 samples
+ *    put it within about std/3 for ordinary data at a cost of 8 reads per
+ *    channel.)
  *
  * 2. Moments (moments_*). s1 = sum(x - k) and s2 = sum((x - k)^2). Each
  *    float accumulator takes at most BATCHNORM_BLOCK (8) additions, then
@@ -128,10 +133,12 @@ static void block_finish(const struct block_sums *acc, double *s1, double *s2)
 
 static void moments_planes_scalar(const float *x, size_t images,
                                   size_t image_stride, size_t channels,
-                                  size_t spatial, const float *k, double *s1,
-                                  double *s2)
+                                  size_t spatial,
+                                  const struct batchnorm_samples *sp, float *k,
+                                  double *s1, double *s2)
 {
     for (size_t c = 0; c < channels; c++) {
+        k[c] = batchnorm_shift_one(x + c * spatial, sp);
         struct block_sums acc = {0};
         for (size_t i = 0; i < images; i++) {
             const float *xp = x + i * image_stride + c * spatial;
@@ -145,10 +152,12 @@ static void moments_planes_scalar(const float *x, size_t images,
 }
 
 static void moments_rows_scalar(const float *x, size_t rows, size_t channels,
-                                size_t stride, const float *k, double *s1,
-                                double *s2)
+                                size_t stride,
+                                const struct batchnorm_samples *sp, float *k,
+                                double *s1, double *s2)
 {
     for (size_t c = 0; c < channels; c++) {
+        k[c] = batchnorm_shift_one(x + c, sp);
         struct block_sums acc = {0};
         for (size_t r = 0; r < rows; r++) {
             float u = x[r * stride + c] - k[c];
