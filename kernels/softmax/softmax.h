@@ -138,8 +138,11 @@ static inline struct softmax_row softmax_row_for(float m)
  * Why 2^22 (16 MB, half this machine's L3): the two-pass form computes
  * exp twice, which costs more than the extra traffic of three passes as
  * long as the row is cached. Measured on AVX2 (Zen 3, ns per element,
- * min of 7, two-pass vs three-pass): 2^20 0.77 vs 0.57; 2^21 0.83 vs
- * 0.72; 2^22 0.88 vs 0.91; 2^24 1.10-1.30 vs 1.31-1.58. Memory floors at
+ * min of 7, two-pass vs three-pass) with the degree-5 exp: 2^20 0.77 vs
+ * 0.57; 2^21 0.83 vs 0.72; 2^22 0.88 vs 0.91; 2^24 1.10-1.30 vs
+ * 1.31-1.58. Again with the table exp (min of 60 calls, builds with the
+ * threshold at 2^21, 2^22 and 2^23 side by side in one process): 2^21
+ * 0.68 vs 0.52-0.59; 2^22 + 1 0.72-0.74 vs 1.01. Memory floors at
  * the bandwidths measured here (read 15 GB/s = 0.26 ns/element, read-
  * modify-write 0.33, non-temporal write 0.20): three passes 1.14, two
  * passes 0.72 ns per element.
