@@ -23,7 +23,7 @@ the leading 1 exact. This script
    whole chain d -> exp(d) for d in [ln(FLT_MIN), 0], and on the fast
    form's chain (x, m) -> exp(x - m) for row maxima below 2^18, and
    prints the maximum relative errors against exp in double;
-4. prints the table T as C hex-float literals.
+4. prints the table T as the kernels add it (softmax_pow2_entries).
 
 Usage: python3 tools/softmax_exp_poly.py [degree]   (default 3)
 """
@@ -268,7 +268,7 @@ def main():
     print('#define SOFTMAX_LN2_8_LO %s' % hexf(LN2_8_LO))
     print('#define SOFTMAX_MAGIC8 %s' % hexf(MAGIC8))
     print('#define SOFTMAX_CUTOFF %s' % hexf(CUTOFF))
-    print('table (uint32): ' + ', '.join('0x%08X' % t for t in TABLE))
+    print('softmax_pow2_entries: ' + ', '.join('0x%08Xu' % t for t in TABLE))
 
     # The float32 polynomial on the reduced range, every 2^-20.
     worst_r, at_r = 0.0, 0.0

@@ -67,15 +67,11 @@ typedef struct exp_args {
     __m256 vneg_m, vlower, vbias, vcorr, vtable;
 } exp_args;
 
-/* softmax_pow2_eighths as step 4 adds it: less 0x3F800000 + (j << 20). */
+/* softmax_pow2_entries in one register. */
 ALWAYS_INLINE __m256 pow2_table(void)
 {
-    const __m256i vadjust = _mm256_setr_epi32(
-        0x3F800000, 0x3F800000 + (1 << 20), 0x3F800000 + (2 << 20),
-        0x3F800000 + (3 << 20), 0x3F800000 + (4 << 20), 0x3F800000 + (5 << 20),
-        0x3F800000 + (6 << 20), 0x3F800000 + (7 << 20));
-    return _mm256_castsi256_ps(_mm256_sub_epi32(
-        _mm256_castps_si256(_mm256_loadu_ps(softmax_pow2_eighths)), vadjust));
+    return _mm256_castsi256_ps(
+        _mm256_loadu_si256((const __m256i *)softmax_pow2_entries));
 }
 
 static exp_args exp_args_for(const struct softmax_row *row)

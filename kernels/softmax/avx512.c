@@ -43,17 +43,13 @@ typedef struct exp_args {
     __m512 vneg_m, vlower, vbias, vcorr, vtable;
 } exp_args;
 
-/* softmax_pow2_eighths as step 4 adds it (less 0x3F800000 + (j << 20)),
- * twice: vpermps indexes 16 entries by the four low bits of each lane,
- * and the fourth bit is already the exponent's lowest. */
+/* softmax_pow2_entries twice: vpermps indexes 16 entries by the four low
+ * bits of each lane, and the fourth bit is already the exponent's
+ * lowest. */
 ALWAYS_INLINE __m512 pow2_table(void)
 {
-    const __m256i vadjust = _mm256_setr_epi32(
-        0x3F800000, 0x3F800000 + (1 << 20), 0x3F800000 + (2 << 20),
-        0x3F800000 + (3 << 20), 0x3F800000 + (4 << 20), 0x3F800000 + (5 << 20),
-        0x3F800000 + (6 << 20), 0x3F800000 + (7 << 20));
-    const __m256i ventries = _mm256_sub_epi32(
-        _mm256_castps_si256(_mm256_loadu_ps(softmax_pow2_eighths)), vadjust);
+    const __m256i ventries =
+        _mm256_loadu_si256((const __m256i *)softmax_pow2_entries);
     return _mm512_castsi512_ps(
         _mm512_inserti64x4(_mm512_castsi256_si512(ventries), ventries, 1));
 }

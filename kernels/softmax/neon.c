@@ -55,25 +55,12 @@ typedef struct exp_args {
     uint8x16x2_t vtable;
 } exp_args;
 
-/* softmax_pow2_eighths as step 4 adds it (less 0x3F800000 + (j << 20)),
- * as the 32 bytes that TBL indexes. */
+/* softmax_pow2_entries as the 32 bytes that TBL indexes. */
 ALWAYS_INLINE uint8x16x2_t pow2_table(void)
 {
-    static const uint32_t adjust[8] = {0x3F800000,
-                                       0x3F800000 + (1 << 20),
-                                       0x3F800000 + (2 << 20),
-                                       0x3F800000 + (3 << 20),
-                                       0x3F800000 + (4 << 20),
-                                       0x3F800000 + (5 << 20),
-                                       0x3F800000 + (6 << 20),
-                                       0x3F800000 + (7 << 20)};
     uint8x16x2_t t;
-    t.val[0] = vreinterpretq_u8_u32(
-        vsubq_u32(vreinterpretq_u32_f32(vld1q_f32(softmax_pow2_eighths)),
-                  vld1q_u32(adjust)));
-    t.val[1] = vreinterpretq_u8_u32(
-        vsubq_u32(vreinterpretq_u32_f32(vld1q_f32(softmax_pow2_eighths + 4)),
-                  vld1q_u32(adjust + 4)));
+    t.val[0] = vreinterpretq_u8_u32(vld1q_u32(softmax_pow2_entries));
+    t.val[1] = vreinterpretq_u8_u32(vld1q_u32(softmax_pow2_entries + 4));
     return t;
 }
 

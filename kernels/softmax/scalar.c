@@ -130,14 +130,6 @@ static float float_of(uint32_t u)
     return f;
 }
 
-/* Step 4's table: the bits of 2^(j/8) less 0x3F800000 + (j << 20), j the
- * three low bits of vn. */
-static uint32_t pow2_entry(uint32_t vn_bits)
-{
-    uint32_t j = vn_bits & 7u;
-    return bits_of(softmax_pow2_eighths[j]) - 0x3F800000u - (j << 20);
-}
-
 /* Steps 3-7: 256*exp(x - m) for m the row's maximum (constants from
  * softmax_row_for). */
 static float exp_minus_max(float x, const struct softmax_row *row)
@@ -148,7 +140,8 @@ static float exp_minus_max(float x, const struct softmax_row *row)
     /* 4. n and s = 2^(n/8 + 8). */
     float d_hi = x + row->neg_m;
     float vn = fmaf(d_hi, SOFTMAX_LOG2E8, SOFTMAX_MAGIC8);
-    float s = float_of((bits_of(vn) << 20) + pow2_entry(bits_of(vn)));
+    float s =
+        float_of((bits_of(vn) << 20) + softmax_pow2_entries[bits_of(vn) & 7u]);
     /* 5. r. */
     float r;
     if (row->fast) {

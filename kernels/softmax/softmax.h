@@ -14,6 +14,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "simdnn/simdnn.h"
 
@@ -88,13 +89,17 @@ SIMDNN_INTERNAL extern const struct softmax_ops softmax_ops_neon;
  * the rounded lower bound within 0.1 of n = -1080. */
 #define SOFTMAX_FAST_MAX 0x1p18f
 
-/* 2^(j/8) rounded to float, j = 0..7: the table of step 4. The kernels
- * use its bits less 0x3F800000 + (j << 20) (the exponent of 1 and the
- * three low bits of n that the shift left in the mantissa), so that an
- * integer add of the shifted bits of vn and the entry gives 2^(n/8). */
-static const float softmax_pow2_eighths[8] = {
-    0x1.000000p+0f, 0x1.172B84p+0f, 0x1.306FE0p+0f, 0x1.4BFDAEp+0f,
-    0x1.6A09E6p+0f, 0x1.8ACE54p+0f, 0x1.AE89FAp+0f, 0x1.D5818Ep+0f,
+/* The table of step 4, as every kernel adds it: entry j is the bits of
+ * 2^(j/8) rounded to float, less 0x3F800000 + (j << 20) (the exponent of
+ * 1, and the three low bits of n that the shift left in the mantissa),
+ * modulo 2^32, so that an integer add of the shifted bits of vn and the
+ * entry gives the bits of 2^(n/8 + 8). Printed by
+ * tools/softmax_exp_poly.py; the floats are, in order, 0x1.000000p+0,
+ * 0x1.172B84p+0, 0x1.306FE0p+0, 0x1.4BFDAEp+0, 0x1.6A09E6p+0,
+ * 0x1.8ACE54p+0, 0x1.AE89FAp+0 and 0x1.D5818Ep+0. */
+static const uint32_t softmax_pow2_entries[8] = {
+    0x00000000u, 0xFFFB95C2u, 0xFFF837F0u, 0xFFF5FED7u,
+    0xFFF504F3u, 0xFFF5672Au, 0xFFF744FDu, 0xFFFAC0C7u,
 };
 
 /* The per-row constants of the exp (scalar.c steps 3-7; step 3 chooses
