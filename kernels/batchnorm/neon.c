@@ -269,36 +269,50 @@ BN_INLINE void map_flat(const float *x, const float *dy, float *y, size_t len,
 
 /*
  * Rows view, general stride, and contiguous rows whose channel count is a
- * multiple of the vector length: rows in blocks of ROW_BLOCK, each vector
- * of constants loaded once per block and used for all its rows (avx2.c
- * says why). A channel count that is not a multiple of the vector length
- * costs a partial vector per row.
+ * multiple of the vector length: rows in blocks (4 for y, 2 for dx), each
+ * vector of constants loaded once per block and used for all its rows,
+ * each block's loads before its stores (avx2.c says why). A channel count
+ * that is not a multiple of the vector length costs a partial vector per
+ * row.
  */
-#define ROW_BLOCK 4
+#define ROW_BLOCK_Y 4
+#define ROW_BLOCK_DX 2
+
+BN_INLINE void map_block(const float *x, const float *dy, float *y, size_t at,
+                         size_t stride, size_t block, const struct consts *k,
+                         bool relu, bool grad, bool stream)
+{
+    float32x4_t vx[ROW_BLOCK_Y], vdy[ROW_BLOCK_Y];
+    for (size_t i = 0; i < block; i++) {
+        vx[i] = vld1q_f32(x + at + i * stride);
+        vdy[i] = grad ? vld1q_f32(dy + at + i * stride) : vdupq_n_f32(0.0f);
+    }
+    for (size_t i = 0; i < block; i++)
+        store_vec(y + at + i * stride,
+                  map_vec(vx[i], vdy[i], k->m, k->a, k->b, k->r, relu, grad),
+                  stream);
+}
 
 BN_INLINE void map_strided(const float *x, const float *dy, float *y,
                            size_t rows, size_t channels, size_t stride,
                            const float *m, const float *a, const float *b,
                            const float *r, bool relu, bool grad, bool stream)
 {
+    const size_t block = grad ? ROW_BLOCK_DX : ROW_BLOCK_Y;
     size_t full = channels & ~(size_t)(LANES - 1);
     size_t row = 0;
-    for (; row + ROW_BLOCK <= rows; row += ROW_BLOCK) {
+    for (; row + block <= rows; row += block) {
         size_t at = row * stride;
         const float *dyr = grad ? dy + at : NULL;
         for (size_t j = 0; j < full; j += LANES) {
             struct consts k = gather(m, a, b, r, j, grad);
-            map_one(x + at, dyr, y + at, j, &k, relu, grad, stream);
-            map_one(x + at, dyr, y + at, j + stride, &k, relu, grad, stream);
-            map_one(x + at, dyr, y + at, j + 2 * stride, &k, relu, grad,
-                    stream);
-            map_one(x + at, dyr, y + at, j + 3 * stride, &k, relu, grad,
-                    stream);
+            map_block(x + at, dyr, y + at, j, stride, block, &k, relu, grad,
+                      stream);
         }
         if (full < channels) {
             struct consts k =
                 gather_part(m, a, b, r, full, channels - full, grad);
-            for (size_t i = 0; i < ROW_BLOCK; i++)
+            for (size_t i = 0; i < block; i++)
                 map_part(x + at, dyr, y + at, full + i * stride,
                          channels - full, &k, relu, grad);
         }
