@@ -1,11 +1,11 @@
 /*
- * Batch normalization front-end: argument checks, the dispatch table, the
- * positions of the shift samples (step 1 in scalar.c, which states the
- * whole algorithm; the kernels read them) and the
- * inference folding in double. The training and backward folding (steps
- * 3-5) is an ISA kernel (ops->fold_*): this unit is compiled for baseline
- * x86-64, where its scalar double loops cost as much as the vector work
- * of a 7x7 channel.
+ * Batch normalization front-end: argument checks, the dispatch table and
+ * the positions of the shift samples (step 1 in scalar.c, which states the
+ * whole algorithm; the kernels read them). The per-channel folding in
+ * double (inference's a and b, steps 3-5 of training and backward) is an
+ * ISA kernel (ops->fold_*): this unit is compiled for baseline x86-64,
+ * where its scalar double loops cost as much as the vector work of a 7x7
+ * channel.
  *
  * Channels are handled in chunks of CHUNK so that every per-channel
  * constant lives in a stack buffer: no allocation, hence no
@@ -42,7 +42,7 @@ static const struct batchnorm_ops *batchnorm_ops(void)
 }
 
 /* Channels per chunk. The per-channel buffers of one call take at most
- * 21 KiB of stack (backward: 4 x 576 floats and 3 x 512 doubles), the
+ * 17 KiB of stack (backward: 4 x 576 floats and 2 x 512 doubles), the
  * kernels' flat sums at most 14 KiB more (AVX-512, 32 phases). */
 #define CHUNK 512
 /* Inference folds up to this many channels per kernel call, so that NHWC
@@ -220,24 +220,12 @@ simdnn_status simdnn_batchnorm_inference_f32(
                     (stream_output(x, y, total) ? BATCHNORM_STREAM : 0);
     static const float zero[INFER_CHUNK + BATCHNORM_PAD];
     float a[INFER_CHUNK + BATCHNORM_PAD], b[INFER_CHUNK + BATCHNORM_PAD];
-    double inv_std[CHUNK];
     for (size_t c0 = 0; c0 < c; c0 += INFER_CHUNK) {
         size_t cc = c - c0 < INFER_CHUNK ? c - c0 : INFER_CHUNK;
-        for (size_t j0 = 0; j0 < cc; j0 += CHUNK) {
-            size_t piece = cc - j0 < CHUNK ? cc - j0 : CHUNK;
-            const float *vp = var + c0 + j0;
-            for (size_t j = 0; j < piece; j++)
-                inv_std[j] = (double)vp[j] + (double)eps;
-            ops->inv_sqrt(inv_std, inv_std, piece);
-            for (size_t j = 0; j < piece; j++) {
-                size_t ch = c0 + j0 + j;
-                double g = gamma ? gamma[ch] : 1.0;
-                double be = beta ? beta[ch] : 0.0;
-                double scale = g * inv_std[j];
-                a[j0 + j] = (float)scale;
-                b[j0 + j] = (float)(be - (double)mean[ch] * scale);
-            }
-        }
+        /* Step 4's constants with mean_hi = 0, in double (vectors of
+         * doubles in the ISA units). */
+        ops->fold_inference(gamma ? gamma + c0 : NULL, beta ? beta + c0 : NULL,
+                            mean + c0, var + c0, eps, cc, a, b);
         if (planes) {
             ops->apply_planes(x + c0 * spatial, y + c0 * spatial, n,
                               c * spatial, cc, spatial, zero, a, b, mode);

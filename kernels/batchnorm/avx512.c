@@ -937,26 +937,35 @@ static void dsums_rows_avx512(const float *x, const float *dy, size_t rows,
     reduce_rows(x, dy, rows, channels, stride, m, s1, s2, true);
 }
 
-/* ---- the folding's square roots ---- */
+/* ---- the folding (inference, steps 3-5), as in avx2.c ---- */
 
 #define DLANES (LANES / 2)
-
-static void inv_sqrt_avx512(const double *t, double *r, size_t count)
-{
-    const __m512d vone = _mm512_set1_pd(1.0);
-    size_t j = 0;
-    for (; j + DLANES <= count; j += DLANES)
-        _mm512_storeu_pd(
-            r + j, _mm512_div_pd(vone, _mm512_sqrt_pd(_mm512_loadu_pd(t + j))));
-    for (; j < count; j++)
-        r[j] = 1.0 / sqrt(t[j]); /* the same correctly rounded operations */
-}
-
-/* ---- steps 3-5: the folding, DLANES channels a vector (as avx2.c) ---- */
 
 BN_INLINE __m512d widen_or(const float *p, size_t j, double none)
 {
     return p ? _mm512_cvtps_pd(_mm256_loadu_ps(p + j)) : _mm512_set1_pd(none);
+}
+
+static void fold_inference_avx512(const float *gamma, const float *beta,
+                                  const float *mean, const float *var,
+                                  float eps, size_t channels, float *a,
+                                  float *b)
+{
+    const __m512d veps = _mm512_set1_pd(eps), vone = _mm512_set1_pd(1.0);
+    size_t j = 0;
+    for (; j + DLANES <= channels; j += DLANES) {
+        __m512d t =
+            _mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(var + j)), veps);
+        __m512d inv_std = _mm512_div_pd(vone, _mm512_sqrt_pd(t));
+        __m512d scale = _mm512_mul_pd(widen_or(gamma, j, 1.0), inv_std);
+        __m512d lo =
+            _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(mean + j)), scale);
+        _mm256_storeu_ps(a + j, _mm512_cvtpd_ps(scale));
+        _mm256_storeu_ps(
+            b + j, _mm512_cvtpd_ps(_mm512_sub_pd(widen_or(beta, j, 0.0), lo)));
+    }
+    for (; j < channels; j++)
+        batchnorm_ifold_one(gamma, beta, mean, var, eps, j, &a[j], &b[j]);
 }
 
 static void fold_training_avx512(const struct batchnorm_fold *f,
@@ -1050,7 +1059,7 @@ const struct batchnorm_ops batchnorm_ops_avx512 = {
     .dsums_rows = dsums_rows_avx512,
     .dapply_planes = dapply_planes_avx512,
     .dapply_rows = dapply_rows_avx512,
-    .inv_sqrt = inv_sqrt_avx512,
+    .fold_inference = fold_inference_avx512,
     .fold_training = fold_training_avx512,
     .fold_backward = fold_backward_avx512,
 };

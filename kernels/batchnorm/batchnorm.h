@@ -1,11 +1,10 @@
 /*
  * Internal interface of the batch-normalization family.
  *
- * The front-end (api.c) validates, places the samples of the per-channel
- * shifts, merges the statistics in double and folds the inference
- * constants; the ISA units stream over the tensor (reading the shift
- * samples as they go) and fold the training and backward constants in
- * vectors of doubles. Each unit exports one table,
+ * The front-end (api.c) validates and places the samples of the
+ * per-channel shifts; the ISA units stream over the tensor (reading the
+ * shift samples as they go) and fold the inference, training and backward
+ * constants in vectors of doubles. Each unit exports one table,
  * batchnorm_ops_<isa>; every kernel in it works on a range of channels
  * whose per-channel arrays (m, a, b, ... , s1, s2) hold `channels` entries
  * starting at the range's first channel.
@@ -141,6 +140,25 @@ static inline void batchnorm_fold_one(const struct batchnorm_fold *f, size_t j,
     *b = (float)(be - (mu - (double)hi) * scale);
 }
 
+/*
+ * One channel j of the inference folding (scalar.c, step 4, with
+ * mean_hi = 0): y = x*a + b with a = gamma/sqrt(var + eps) and
+ * b = beta - mean*a, in double, each rounded once to float. gamma and beta
+ * may be NULL (all ones, all zeros). The same contract as
+ * batchnorm_fold_one: every unit does exactly these operations.
+ */
+static inline void batchnorm_ifold_one(const float *gamma, const float *beta,
+                                       const float *mean, const float *var,
+                                       double eps, size_t j, float *a, float *b)
+{
+    double inv_std = 1.0 / sqrt((double)var[j] + eps);
+    double g = gamma ? (double)gamma[j] : 1.0;
+    double be = beta ? (double)beta[j] : 0.0;
+    double scale = g * inv_std;
+    *a = (float)scale;
+    *b = (float)(be - (double)mean[j] * scale);
+}
+
 /* One channel j of the backward folding (scalar.c, step 5): dbeta, dgamma
  * and the constants p, q, r of dx from the sums s1 = sum(dy) and
  * s2 = sum(dy*(x - m)). The same contract as batchnorm_fold_one. */
@@ -200,12 +218,14 @@ struct batchnorm_ops {
                         const float *p, const float *q, const float *r,
                         unsigned mode);
 
-    /* r[j] = 1/sqrt(t[j]) in double, correctly rounded square root and
-     * division (the same bits on every ISA); r may equal t. The per-channel
-     * folding needs one per channel, and the divider is the bottleneck of
-     * the folding: vectors of doubles make it 2-4 times cheaper. */
-    void (*inv_sqrt)(const double *t, double *r, size_t count);
-
+    /* batchnorm_ifold_one for channels 0..channels-1: a, b from gamma,
+     * beta (each may be NULL), mean and var. A correctly rounded square
+     * root and division per channel make the divider the bound of the
+     * folding; vectors of doubles make it 2-4 times cheaper, which counts
+     * at 7x7, where a channel streams only 49 elements. */
+    void (*fold_inference)(const float *gamma, const float *beta,
+                           const float *mean, const float *var, float eps,
+                           size_t channels, float *a, float *b);
     /* batchnorm_fold_one for channels 0..channels-1: m, a, b from k, s1,
      * s2. At 7x7 a channel is 7 vectors of data against some 30 double
      * operations of folding, so the folding runs in vectors too. */

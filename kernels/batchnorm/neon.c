@@ -914,25 +914,31 @@ static void dsums_rows_neon(const float *x, const float *dy, size_t rows,
     reduce_rows(x, dy, rows, channels, stride, m, s1, s2, true);
 }
 
-/* ---- the folding's square roots ---- */
+/* ---- the folding (inference, steps 3-5), as in avx2.c ---- */
 
 #define DLANES (LANES / 2)
-
-static void inv_sqrt_neon(const double *t, double *r, size_t count)
-{
-    const float64x2_t vone = vdupq_n_f64(1.0);
-    size_t j = 0;
-    for (; j + DLANES <= count; j += DLANES)
-        vst1q_f64(r + j, vdivq_f64(vone, vsqrtq_f64(vld1q_f64(t + j))));
-    for (; j < count; j++)
-        r[j] = 1.0 / sqrt(t[j]); /* the same correctly rounded operations */
-}
-
-/* ---- steps 3-5: the folding, DLANES channels a vector (as avx2.c) ---- */
 
 BN_INLINE float64x2_t widen_or(const float *p, size_t j, double none)
 {
     return p ? vcvt_f64_f32(vld1_f32(p + j)) : vdupq_n_f64(none);
+}
+
+static void fold_inference_neon(const float *gamma, const float *beta,
+                                const float *mean, const float *var, float eps,
+                                size_t channels, float *a, float *b)
+{
+    const float64x2_t veps = vdupq_n_f64(eps), vone = vdupq_n_f64(1.0);
+    size_t j = 0;
+    for (; j + DLANES <= channels; j += DLANES) {
+        float64x2_t t = vaddq_f64(vcvt_f64_f32(vld1_f32(var + j)), veps);
+        float64x2_t inv_std = vdivq_f64(vone, vsqrtq_f64(t));
+        float64x2_t scale = vmulq_f64(widen_or(gamma, j, 1.0), inv_std);
+        float64x2_t lo = vmulq_f64(vcvt_f64_f32(vld1_f32(mean + j)), scale);
+        vst1_f32(a + j, vcvt_f32_f64(scale));
+        vst1_f32(b + j, vcvt_f32_f64(vsubq_f64(widen_or(beta, j, 0.0), lo)));
+    }
+    for (; j < channels; j++)
+        batchnorm_ifold_one(gamma, beta, mean, var, eps, j, &a[j], &b[j]);
 }
 
 static void fold_training_neon(const struct batchnorm_fold *f, size_t channels,
@@ -1015,7 +1021,7 @@ const struct batchnorm_ops batchnorm_ops_neon = {
     .dsums_rows = dsums_rows_neon,
     .dapply_planes = dapply_planes_neon,
     .dapply_rows = dapply_rows_neon,
-    .inv_sqrt = inv_sqrt_neon,
+    .fold_inference = fold_inference_neon,
     .fold_training = fold_training_neon,
     .fold_backward = fold_backward_neon,
 };

@@ -43,7 +43,8 @@
  *    small, so the output keeps full float precision, where the folded
  *    form x*a + (beta - mean*a) would lose about 6 bits to cancellation.
  *    Inference uses the same kernel with mean_hi = 0 and
- *    b = beta - mean*a, which is exactly the documented x*a + b.
+ *    b = beta - mean*a (fold_inference), which is exactly the documented
+ *    x*a + b.
  *
  * 5. Backward (dsums_*, then dapply_*). With m the saved float mean,
  *    s1 = sum(dy) and s2 = sum(dy*(x - m)), accumulated as in step 2.
@@ -235,13 +236,17 @@ static void dapply_rows_scalar(const float *x, const float *dy, float *dx,
     }
 }
 
-static void inv_sqrt_scalar(const double *t, double *r, size_t count)
+/* Steps 3-5 and inference's step 4, the folding (batchnorm.h states it
+ * per channel). */
+static void fold_inference_scalar(const float *gamma, const float *beta,
+                                  const float *mean, const float *var,
+                                  float eps, size_t channels, float *a,
+                                  float *b)
 {
-    for (size_t j = 0; j < count; j++)
-        r[j] = 1.0 / sqrt(t[j]);
+    for (size_t j = 0; j < channels; j++)
+        batchnorm_ifold_one(gamma, beta, mean, var, eps, j, &a[j], &b[j]);
 }
 
-/* Steps 3-5, the folding (batchnorm.h states it per channel). */
 static void fold_training_scalar(const struct batchnorm_fold *f,
                                  size_t channels, const float *k,
                                  const double *s1, const double *s2, float *m,
@@ -268,7 +273,7 @@ const struct batchnorm_ops batchnorm_ops_scalar = {
     .dsums_rows = dsums_rows_scalar,
     .dapply_planes = dapply_planes_scalar,
     .dapply_rows = dapply_rows_scalar,
-    .inv_sqrt = inv_sqrt_scalar,
+    .fold_inference = fold_inference_scalar,
     .fold_training = fold_training_scalar,
     .fold_backward = fold_backward_scalar,
 };
