@@ -178,11 +178,12 @@ SIMDNN_API simdnn_status simdnn_softmax_f32(const float *x, float *y,
                                             unsigned flags);
 
 /*
- * y[r][i] = x[r][i] - m - log(sum_j exp(x[r][j] - m)), same layout, flags
- * and errors as simdnn_softmax_f32. Absolute error at most
- * 2e-6 * (1 + |y|) (measured: at most 1.7e-7); x - m is formed in double,
- * so inputs near 1e38 lose nothing. Special values: NaN or +Inf in a row
- * gives a NaN row; an all -Inf row gives NaN, or -Inf everywhere with
+ * y[r][i] = x[r][i] - m - log(sum_j exp(x[r][j] - m)), same layout, flags and
+ * errors as simdnn_softmax_f32. Absolute error at most 2e-6 * (1 + |y|)
+ * (measured: at most 1.5e-7), for inputs of any size: y is (x - m) - L in
+ * float with L = log(sum) >= 0, and as x - m <= 0, each of its roundings is
+ * at most 2^-24 * |y|. Special values: NaN or +Inf in a row gives a NaN row;
+ * an all -Inf row gives NaN, or -Inf everywhere with
  * SIMDNN_SOFTMAX_MASKED_ROW_ZERO (log of the zero row); a -Inf entry gives
  * exactly -Inf; a finite entry whose exact result is below -FLT_MAX (x =
  * -3e38 beside a maximum of 3e38) gives -Inf, the float it rounds to.

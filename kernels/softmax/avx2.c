@@ -291,22 +291,21 @@ static void scale(float *y, size_t n, float inv)
     }
 }
 
-/* y = (x - m) - log_sum in double, rounded once. */
-ALWAYS_INLINE __m256 log_out(__m256 vx, __m256d vm, __m256d vlog_sum)
+/* y = (x - m) - log_sum in float (scalar.c, "Log-softmax"). */
+ALWAYS_INLINE __m256 log_out(__m256 vx, __m256 vm, __m256 vlog_sum)
 {
-    const __m256d vlo =
-        _mm256_sub_pd(_mm256_sub_pd(widen_lo(vx), vm), vlog_sum);
-    const __m256d vhi =
-        _mm256_sub_pd(_mm256_sub_pd(widen_hi(vx), vm), vlog_sum);
-    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(vlo)),
-                                _mm256_cvtpd_ps(vhi), 1);
+    return _mm256_sub_ps(_mm256_sub_ps(vx, vm), vlog_sum);
 }
 
 static void log_store(const float *x, float *y, size_t n, float m,
-                      double log_sum)
+                      float log_sum)
 {
-    const __m256d vm = _mm256_set1_pd((double)m);
-    const __m256d vlog_sum = _mm256_set1_pd(log_sum);
+    const __m256 vm = _mm256_set1_ps(m);
+    const __m256 vlog_sum = _mm256_set1_ps(log_sum);
+    for (; n >= 32; n -= 32, x += 32, y += 32)
+        for (int k = 0; k < 32; k += 8)
+            _mm256_storeu_ps(y + k,
+                             log_out(_mm256_loadu_ps(x + k), vm, vlog_sum));
     for (; n >= 8; n -= 8, x += 8, y += 8)
         _mm256_storeu_ps(y, log_out(_mm256_loadu_ps(x), vm, vlog_sum));
     if (n != 0) {
@@ -467,7 +466,7 @@ static void log_softmax_f32_avx2(const float *x, float *y, size_t rows,
             sum = exp_sum_only(xr, n, m);
         }
         log_store(xr, yr, n, m,
-                  sum == 0.0 ? 0.0 : log(sum / SOFTMAX_EXP_SCALE));
+                  sum == 0.0 ? 0.0f : (float)log(sum / SOFTMAX_EXP_SCALE));
     }
 }
 
@@ -584,32 +583,24 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
                     full);
             }
     } else {
-        __m256d vlog_lo[AXIS_VECS], vlog_hi[AXIS_VECS];
-        __m256d vm_lo[AXIS_VECS], vm_hi[AXIS_VECS];
+        __m256 vlog[AXIS_VECS];
         for (int v = 0; v < nvec; v++) {
-            double sums[8], logs[8];
+            double sums[8];
+            float logs[8];
             _mm256_storeu_pd(sums, vacc_lo[v]);
             _mm256_storeu_pd(sums + 4, vacc_hi[v]);
             for (int k = 0; k < 8; k++)
-                logs[k] =
-                    sums[k] == 0.0 ? 0.0 : log(sums[k] / SOFTMAX_EXP_SCALE);
-            vlog_lo[v] = _mm256_loadu_pd(logs);
-            vlog_hi[v] = _mm256_loadu_pd(logs + 4);
-            vm_lo[v] = widen_lo(vmax[v]);
-            vm_hi[v] = widen_hi(vmax[v]);
+                logs[k] = sums[k] == 0.0
+                              ? 0.0f
+                              : (float)log(sums[k] / SOFTMAX_EXP_SCALE);
+            vlog[v] = _mm256_loadu_ps(logs);
         }
         for (size_t b = 0; b < axis; b++)
             for (int v = 0; v < nvec; v++) {
                 const size_t at = b * inner + 8 * v;
-                const __m256 vx = axis_load(x + at, vmask[v], full);
-                const __m256d vlo = _mm256_sub_pd(
-                    _mm256_sub_pd(widen_lo(vx), vm_lo[v]), vlog_lo[v]);
-                const __m256d vhi = _mm256_sub_pd(
-                    _mm256_sub_pd(widen_hi(vx), vm_hi[v]), vlog_hi[v]);
                 axis_store(y + at, vmask[v],
-                           _mm256_insertf128_ps(
-                               _mm256_castps128_ps256(_mm256_cvtpd_ps(vlo)),
-                               _mm256_cvtpd_ps(vhi), 1),
+                           log_out(axis_load(x + at, vmask[v], full), vmax[v],
+                                   vlog[v]),
                            full);
             }
     }

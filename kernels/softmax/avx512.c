@@ -258,18 +258,21 @@ static void scale(float *y, size_t n, float inv)
     }
 }
 
-/* y = (x - m) - log_sum in double, rounded once. */
-ALWAYS_INLINE __m512 log_out(__m512 vx, __m512d vm, __m512d vlog_sum)
+/* y = (x - m) - log_sum in float (scalar.c, "Log-softmax"). */
+ALWAYS_INLINE __m512 log_out(__m512 vx, __m512 vm, __m512 vlog_sum)
 {
-    return narrow(_mm512_sub_pd(_mm512_sub_pd(widen_lo(vx), vm), vlog_sum),
-                  _mm512_sub_pd(_mm512_sub_pd(widen_hi(vx), vm), vlog_sum));
+    return _mm512_sub_ps(_mm512_sub_ps(vx, vm), vlog_sum);
 }
 
 static void log_store(const float *x, float *y, size_t n, float m,
-                      double log_sum)
+                      float log_sum)
 {
-    const __m512d vm = _mm512_set1_pd((double)m);
-    const __m512d vlog_sum = _mm512_set1_pd(log_sum);
+    const __m512 vm = _mm512_set1_ps(m);
+    const __m512 vlog_sum = _mm512_set1_ps(log_sum);
+    for (; n >= 64; n -= 64, x += 64, y += 64)
+        for (int k = 0; k < 64; k += 16)
+            _mm512_storeu_ps(y + k,
+                             log_out(_mm512_loadu_ps(x + k), vm, vlog_sum));
     for (; n >= 16; n -= 16, x += 16, y += 16)
         _mm512_storeu_ps(y, log_out(_mm512_loadu_ps(x), vm, vlog_sum));
     if (n != 0) {
@@ -419,7 +422,7 @@ static void log_softmax_f32_avx512(const float *x, float *y, size_t rows,
             sum = exp_sum_only(xr, n, m);
         }
         log_store(xr, yr, n, m,
-                  sum == 0.0 ? 0.0 : log(sum / SOFTMAX_EXP_SCALE));
+                  sum == 0.0 ? 0.0f : (float)log(sum / SOFTMAX_EXP_SCALE));
     }
 }
 
@@ -514,30 +517,25 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
                                   vinv[v]));
             }
     } else {
-        __m512d vlog_lo[AXIS_VECS], vlog_hi[AXIS_VECS];
-        __m512d vm_lo[AXIS_VECS], vm_hi[AXIS_VECS];
+        __m512 vlog[AXIS_VECS];
         for (int v = 0; v < nvec; v++) {
-            double sums[16], logs[16];
+            double sums[16];
+            float logs[16];
             _mm512_storeu_pd(sums, vacc_lo[v]);
             _mm512_storeu_pd(sums + 8, vacc_hi[v]);
             for (int k = 0; k < 16; k++)
-                logs[k] =
-                    sums[k] == 0.0 ? 0.0 : log(sums[k] / SOFTMAX_EXP_SCALE);
-            vlog_lo[v] = _mm512_loadu_pd(logs);
-            vlog_hi[v] = _mm512_loadu_pd(logs + 8);
-            vm_lo[v] = widen_lo(vmax[v]);
-            vm_hi[v] = widen_hi(vmax[v]);
+                logs[k] = sums[k] == 0.0
+                              ? 0.0f
+                              : (float)log(sums[k] / SOFTMAX_EXP_SCALE);
+            vlog[v] = _mm512_loadu_ps(logs);
         }
         for (size_t b = 0; b < axis; b++)
             for (int v = 0; v < nvec; v++) {
                 const size_t at = b * inner + 16 * v;
-                const __m512 vx = _mm512_maskz_loadu_ps(kmask[v], x + at);
                 _mm512_mask_storeu_ps(
                     y + at, kmask[v],
-                    narrow(_mm512_sub_pd(_mm512_sub_pd(widen_lo(vx), vm_lo[v]),
-                                         vlog_lo[v]),
-                           _mm512_sub_pd(_mm512_sub_pd(widen_hi(vx), vm_hi[v]),
-                                         vlog_hi[v])));
+                    log_out(_mm512_maskz_loadu_ps(kmask[v], x + at), vmax[v],
+                            vlog[v]));
             }
     }
 }

@@ -235,22 +235,21 @@ static void scale(float *y, size_t n, float inv)
         store_partial(y, n, vmulq_f32(load_partial(y, n, 0.0f), vinv));
 }
 
-/* y = (x - m) - log_sum in double, rounded once. */
-ALWAYS_INLINE float32x4_t log_out(float32x4_t vx, float64x2_t vm,
-                                  float64x2_t vlog_sum)
+/* y = (x - m) - log_sum in float (scalar.c, "Log-softmax"). */
+ALWAYS_INLINE float32x4_t log_out(float32x4_t vx, float32x4_t vm,
+                                  float32x4_t vlog_sum)
 {
-    const float64x2_t vlo =
-        vsubq_f64(vsubq_f64(vcvt_f64_f32(vget_low_f32(vx)), vm), vlog_sum);
-    const float64x2_t vhi =
-        vsubq_f64(vsubq_f64(vcvt_high_f64_f32(vx), vm), vlog_sum);
-    return vcvt_high_f32_f64(vcvt_f32_f64(vlo), vhi);
+    return vsubq_f32(vsubq_f32(vx, vm), vlog_sum);
 }
 
 static void log_store(const float *x, float *y, size_t n, float m,
-                      double log_sum)
+                      float log_sum)
 {
-    const float64x2_t vm = vdupq_n_f64((double)m);
-    const float64x2_t vlog_sum = vdupq_n_f64(log_sum);
+    const float32x4_t vm = vdupq_n_f32(m);
+    const float32x4_t vlog_sum = vdupq_n_f32(log_sum);
+    for (; n >= 16; n -= 16, x += 16, y += 16)
+        for (int k = 0; k < 16; k += 4)
+            vst1q_f32(y + k, log_out(vld1q_f32(x + k), vm, vlog_sum));
     for (; n >= 4; n -= 4, x += 4, y += 4)
         vst1q_f32(y, log_out(vld1q_f32(x), vm, vlog_sum));
     if (n != 0)
@@ -361,7 +360,7 @@ static void log_softmax_f32_neon(const float *x, float *y, size_t rows,
             sum = exp_sum_only(xr, n, m);
         }
         log_store(xr, yr, n, m,
-                  sum == 0.0 ? 0.0 : log(sum / SOFTMAX_EXP_SCALE));
+                  sum == 0.0 ? 0.0f : (float)log(sum / SOFTMAX_EXP_SCALE));
     }
 }
 
@@ -462,31 +461,24 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
                 store_cols(yb, k, vmulq_f32(load_cols(yb, k, 0.0f), vinv[v]));
             }
     } else {
-        float64x2_t vlog_lo[AXIS_VECS], vlog_hi[AXIS_VECS];
-        float64x2_t vm_lo[AXIS_VECS], vm_hi[AXIS_VECS];
+        float32x4_t vlog[AXIS_VECS];
         for (int v = 0; v < nvec; v++) {
-            double sums[4], logs[4];
+            double sums[4];
+            float logs[4];
             vst1q_f64(sums, vacc_lo[v]);
             vst1q_f64(sums + 2, vacc_hi[v]);
             for (int j = 0; j < 4; j++)
-                logs[j] =
-                    sums[j] == 0.0 ? 0.0 : log(sums[j] / SOFTMAX_EXP_SCALE);
-            vlog_lo[v] = vld1q_f64(logs);
-            vlog_hi[v] = vld1q_f64(logs + 2);
-            vm_lo[v] = vcvt_f64_f32(vget_low_f32(vmax[v]));
-            vm_hi[v] = vcvt_high_f64_f32(vmax[v]);
+                logs[j] = sums[j] == 0.0
+                              ? 0.0f
+                              : (float)log(sums[j] / SOFTMAX_EXP_SCALE);
+            vlog[v] = vld1q_f32(logs);
         }
         for (size_t b = 0; b < axis; b++)
             for (int v = 0; v < nvec; v++) {
                 const size_t at = b * inner + 4 * v;
-                const float32x4_t vx = load_cols(x + at, k, 0.0f);
-                const float64x2_t vlo = vsubq_f64(
-                    vsubq_f64(vcvt_f64_f32(vget_low_f32(vx)), vm_lo[v]),
-                    vlog_lo[v]);
-                const float64x2_t vhi = vsubq_f64(
-                    vsubq_f64(vcvt_high_f64_f32(vx), vm_hi[v]), vlog_hi[v]);
-                store_cols(y + at, k,
-                           vcvt_high_f32_f64(vcvt_f32_f64(vlo), vhi));
+                store_cols(
+                    y + at, k,
+                    log_out(load_cols(x + at, k, 0.0f), vmax[v], vlog[v]));
             }
     }
 }
