@@ -433,25 +433,35 @@ static void log_softmax_f32_avx512(const float *x, float *y, size_t rows,
  * time, the last one k-masked. Steps as in scalar.c's axis_chunk.
  */
 #define AXIS_VECS 4
+/* Softmax axes of up to this many steps are staged in a stack buffer
+ * (avx2.c, axis_block, says why and what it gained): 16 KiB. */
+#define AXIS_STAGE_MAX 64
 
 ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
                               size_t inner, const __mmask16 *kmask,
                               unsigned flags, const int log_form,
-                              const int nvec)
+                              const int nvec, float *buf, const int staged)
 {
     const __m512 vminus_inf = _mm512_set1_ps(-INFINITY);
     __m512 vmax[AXIS_VECS];
     exp_args args[AXIS_VECS];
     __m512d vacc_lo[AXIS_VECS], vacc_hi[AXIS_VECS];
+    /* Where passes 2 and 3 find x, and where the exps go. */
+    const float *src = staged ? buf : x;
+    float *dst = staged ? buf : y;
+    const size_t sstride = staged ? (size_t)(16 * nvec) : inner;
 
     /* 1-2. */
     for (int v = 0; v < nvec; v++)
         vmax[v] = vminus_inf;
     for (size_t a = 0; a < axis; a++)
-        for (int v = 0; v < nvec; v++)
-            vmax[v] = _mm512_max_ps(
-                vmax[v], _mm512_mask_loadu_ps(vminus_inf, kmask[v],
-                                              x + a * inner + 16 * v));
+        for (int v = 0; v < nvec; v++) {
+            const __m512 vx = _mm512_mask_loadu_ps(vminus_inf, kmask[v],
+                                                   x + a * inner + 16 * v);
+            if (staged)
+                _mm512_storeu_ps(buf + a * sstride + 16 * v, vx);
+            vmax[v] = _mm512_max_ps(vmax[v], vx);
+        }
     for (int v = 0; v < nvec; v++) {
         if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
             vmax[v] = _mm512_maskz_mov_ps(
@@ -470,13 +480,13 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
         for (int v = 0; v < nvec; v++) {
             __m512 vpart = _mm512_setzero_ps();
             for (size_t b = a; b < a + SOFTMAX_AXIS_SUM_BLOCK; b++) {
-                const size_t at = b * inner + 16 * v;
+                const size_t at = b * sstride + 16 * v;
                 const __m512 ve = _mm512_maskz_mov_ps(
                     kmask[v],
-                    exp_minus_max(_mm512_maskz_loadu_ps(kmask[v], x + at),
+                    exp_minus_max(_mm512_maskz_loadu_ps(kmask[v], src + at),
                                   &args[v], 0));
                 if (!log_form)
-                    _mm512_mask_storeu_ps(y + at, kmask[v], ve);
+                    _mm512_mask_storeu_ps(dst + at, kmask[v], ve);
                 vpart = _mm512_add_ps(vpart, ve);
             }
             vacc_lo[v] = _mm512_add_pd(vacc_lo[v], widen_lo(vpart));
@@ -484,12 +494,13 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
         }
     for (; a < axis; a++)
         for (int v = 0; v < nvec; v++) {
-            const size_t at = a * inner + 16 * v;
+            const size_t at = a * sstride + 16 * v;
             const __m512 ve = _mm512_maskz_mov_ps(
-                kmask[v], exp_minus_max(_mm512_maskz_loadu_ps(kmask[v], x + at),
-                                        &args[v], 0));
+                kmask[v],
+                exp_minus_max(_mm512_maskz_loadu_ps(kmask[v], src + at),
+                              &args[v], 0));
             if (!log_form)
-                _mm512_mask_storeu_ps(y + at, kmask[v], ve);
+                _mm512_mask_storeu_ps(dst + at, kmask[v], ve);
             vacc_lo[v] = _mm512_add_pd(vacc_lo[v], widen_lo(ve));
             vacc_hi[v] = _mm512_add_pd(vacc_hi[v], widen_hi(ve));
         }
@@ -510,11 +521,10 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
         }
         for (size_t b = 0; b < axis; b++)
             for (int v = 0; v < nvec; v++) {
-                float *yb = y + b * inner + 16 * v;
-                _mm512_mask_storeu_ps(
-                    yb, kmask[v],
-                    _mm512_mul_ps(_mm512_maskz_loadu_ps(kmask[v], yb),
-                                  vinv[v]));
+                const __m512 ve =
+                    _mm512_maskz_loadu_ps(kmask[v], dst + b * sstride + 16 * v);
+                _mm512_mask_storeu_ps(y + b * inner + 16 * v, kmask[v],
+                                      _mm512_mul_ps(ve, vinv[v]));
             }
     } else {
         __m512 vlog[AXIS_VECS];
@@ -544,6 +554,8 @@ static void axis_avx512(const float *x, float *y, size_t outer, size_t axis,
                         size_t inner, unsigned flags, const int log_form)
 {
     const __mmask16 kall[AXIS_VECS] = {0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF};
+    float buf[AXIS_STAGE_MAX * 16 * AXIS_VECS] __attribute__((aligned(64)));
+    const int staged = axis <= AXIS_STAGE_MAX;
     for (size_t o = 0; o < outer; o++) {
         const float *xo = x + o * axis * inner;
         float *yo = y + o * axis * inner;
@@ -551,18 +563,26 @@ static void axis_avx512(const float *x, float *y, size_t outer, size_t axis,
         for (; i + 16 * AXIS_VECS <= inner; i += 16 * AXIS_VECS) {
             if (log_form)
                 axis_block(xo + i, yo + i, axis, inner, kall, flags, 1,
-                           AXIS_VECS);
+                           AXIS_VECS, buf, 0);
+            else if (staged)
+                axis_block(xo + i, yo + i, axis, inner, kall, flags, 0,
+                           AXIS_VECS, buf, 1);
             else
                 axis_block(xo + i, yo + i, axis, inner, kall, flags, 0,
-                           AXIS_VECS);
+                           AXIS_VECS, buf, 0);
         }
         for (; i < inner; i += 16) {
             const __mmask16 kmask[1] = {inner - i >= 16 ? (__mmask16)0xFFFF
                                                         : tail_mask(inner - i)};
             if (log_form)
-                axis_block(xo + i, yo + i, axis, inner, kmask, flags, 1, 1);
+                axis_block(xo + i, yo + i, axis, inner, kmask, flags, 1, 1, buf,
+                           0);
+            else if (staged)
+                axis_block(xo + i, yo + i, axis, inner, kmask, flags, 0, 1, buf,
+                           1);
             else
-                axis_block(xo + i, yo + i, axis, inner, kmask, flags, 0, 1);
+                axis_block(xo + i, yo + i, axis, inner, kmask, flags, 0, 1, buf,
+                           0);
         }
     }
 }

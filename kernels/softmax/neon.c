@@ -385,24 +385,38 @@ ALWAYS_INLINE void store_cols(float *p, size_t k, float32x4_t v)
  * last k < 4 through the local buffer. Steps as in scalar.c's axis_chunk.
  */
 #define AXIS_VECS 4
+/* Softmax axes of up to this many steps are staged in a stack buffer
+ * (avx2.c, axis_block, says why): 8 KiB. */
+#define AXIS_STAGE_MAX 128
 
 ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
                               size_t inner, size_t k, unsigned flags,
-                              const int log_form, const int nvec)
+                              const int log_form, const int nvec, float *buf,
+                              const int staged)
 {
     const float32x4_t vminus_inf = vdupq_n_f32(-INFINITY);
     const uint32x4_t vlanes = lanes_below(k);
     float32x4_t vmax[AXIS_VECS];
     exp_args args[AXIS_VECS];
     float64x2_t vacc_lo[AXIS_VECS], vacc_hi[AXIS_VECS];
+    /* Where passes 2 and 3 find x, and where the exps go (whole vectors
+     * in buf). */
+    const float *src = staged ? buf : x;
+    float *dst = staged ? buf : y;
+    const size_t sstride = staged ? (size_t)(4 * nvec) : inner;
+    const size_t sk = staged ? 4 : k;
 
     /* 1-2. */
     for (int v = 0; v < nvec; v++)
         vmax[v] = vminus_inf;
     for (size_t a = 0; a < axis; a++)
-        for (int v = 0; v < nvec; v++)
-            vmax[v] = vmaxq_f32(vmax[v],
-                                load_cols(x + a * inner + 4 * v, k, -INFINITY));
+        for (int v = 0; v < nvec; v++) {
+            const float32x4_t vx =
+                load_cols(x + a * inner + 4 * v, k, -INFINITY);
+            if (staged)
+                vst1q_f32(buf + a * sstride + 4 * v, vx);
+            vmax[v] = vmaxq_f32(vmax[v], vx);
+        }
     for (int v = 0; v < nvec; v++) {
         if (flags & SIMDNN_SOFTMAX_MASKED_ROW_ZERO)
             vmax[v] = vreinterpretq_f32_u32(
@@ -420,12 +434,12 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
         for (int v = 0; v < nvec; v++) {
             float32x4_t vpart = vdupq_n_f32(0.0f);
             for (size_t b = a; b < a + SOFTMAX_AXIS_SUM_BLOCK; b++) {
-                const size_t at = b * inner + 4 * v;
+                const size_t at = b * sstride + 4 * v;
                 const float32x4_t ve = keep_lanes(
-                    exp_minus_max(load_cols(x + at, k, 0.0f), &args[v], 0),
+                    exp_minus_max(load_cols(src + at, sk, 0.0f), &args[v], 0),
                     vlanes);
                 if (!log_form)
-                    store_cols(y + at, k, ve);
+                    store_cols(dst + at, sk, ve);
                 vpart = vaddq_f32(vpart, ve);
             }
             vacc_lo[v] =
@@ -434,11 +448,12 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
         }
     for (; a < axis; a++)
         for (int v = 0; v < nvec; v++) {
-            const size_t at = a * inner + 4 * v;
+            const size_t at = a * sstride + 4 * v;
             const float32x4_t ve = keep_lanes(
-                exp_minus_max(load_cols(x + at, k, 0.0f), &args[v], 0), vlanes);
+                exp_minus_max(load_cols(src + at, sk, 0.0f), &args[v], 0),
+                vlanes);
             if (!log_form)
-                store_cols(y + at, k, ve);
+                store_cols(dst + at, sk, ve);
             vacc_lo[v] = vaddq_f64(vacc_lo[v], vcvt_f64_f32(vget_low_f32(ve)));
             vacc_hi[v] = vaddq_f64(vacc_hi[v], vcvt_high_f64_f32(ve));
         }
@@ -457,8 +472,9 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
         }
         for (size_t b = 0; b < axis; b++)
             for (int v = 0; v < nvec; v++) {
-                float *yb = y + b * inner + 4 * v;
-                store_cols(yb, k, vmulq_f32(load_cols(yb, k, 0.0f), vinv[v]));
+                const float32x4_t ve =
+                    load_cols(dst + b * sstride + 4 * v, sk, 0.0f);
+                store_cols(y + b * inner + 4 * v, k, vmulq_f32(ve, vinv[v]));
             }
     } else {
         float32x4_t vlog[AXIS_VECS];
@@ -486,22 +502,31 @@ ALWAYS_INLINE void axis_block(const float *x, float *y, size_t axis,
 static void axis_neon(const float *x, float *y, size_t outer, size_t axis,
                       size_t inner, unsigned flags, const int log_form)
 {
+    float buf[AXIS_STAGE_MAX * 4 * AXIS_VECS] __attribute__((aligned(16)));
+    const int staged = axis <= AXIS_STAGE_MAX;
     for (size_t o = 0; o < outer; o++) {
         const float *xo = x + o * axis * inner;
         float *yo = y + o * axis * inner;
         size_t i = 0;
         for (; i + 4 * AXIS_VECS <= inner; i += 4 * AXIS_VECS) {
             if (log_form)
-                axis_block(xo + i, yo + i, axis, inner, 4, flags, 1, AXIS_VECS);
+                axis_block(xo + i, yo + i, axis, inner, 4, flags, 1, AXIS_VECS,
+                           buf, 0);
+            else if (staged)
+                axis_block(xo + i, yo + i, axis, inner, 4, flags, 0, AXIS_VECS,
+                           buf, 1);
             else
-                axis_block(xo + i, yo + i, axis, inner, 4, flags, 0, AXIS_VECS);
+                axis_block(xo + i, yo + i, axis, inner, 4, flags, 0, AXIS_VECS,
+                           buf, 0);
         }
         for (; i < inner; i += 4) {
             const size_t k = inner - i < 4 ? inner - i : 4;
             if (log_form)
-                axis_block(xo + i, yo + i, axis, inner, k, flags, 1, 1);
+                axis_block(xo + i, yo + i, axis, inner, k, flags, 1, 1, buf, 0);
+            else if (staged)
+                axis_block(xo + i, yo + i, axis, inner, k, flags, 0, 1, buf, 1);
             else
-                axis_block(xo + i, yo + i, axis, inner, k, flags, 0, 1);
+                axis_block(xo + i, yo + i, axis, inner, k, flags, 0, 1, buf, 0);
         }
     }
 }

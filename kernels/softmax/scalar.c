@@ -112,7 +112,10 @@
  * 3) to every column (o, i) of [outer][axis][inner], a chunk of AXIS_CHUNK
  * columns at a time with the per-column state (m, sums) on the stack: the
  * loop order is the SIMD units', lanes being columns. Each column's sum
- * takes float blocks of SOFTMAX_AXIS_SUM_BLOCK axis steps.
+ * takes float blocks of SOFTMAX_AXIS_SUM_BLOCK axis steps. (The SIMD units
+ * also copy a block of columns of a short axis into a stack buffer as
+ * they take its maxima, and run the other passes on the copy: the same
+ * arithmetic with less strided traffic; avx2.c, axis_block.)
  */
 #include <math.h>
 #include <stdint.h>
