@@ -33,16 +33,17 @@
  * replaced by the shift k (blendv), so they add exactly 0.
  * - Planes of at most 64 floats (7x7): 4 channels in lockstep, one
  *   accumulator pair each (reduce_group, below).
- * - 4 independent float accumulators per sum (4 vectors per iteration in
- *   the planes view, 4 channel vectors per group in the rows view), each
- *   taking at most BATCHNORM_BLOCK additions, then summed pairwise in
- *   float (2 more) and widened to double with cvtps_pd. (x - k)^2 is
- *   accumulated with one FMA, so the square is not rounded separately.
- * - Rows view: rows go in blocks of BATCHNORM_BLOCK; inside a block the
- *   channels go by groups of 4 vectors whose accumulators stay in
- *   registers and are flushed into the double sums at the end of the
- *   block. A block is 8 rows, at most 16 KiB for C = 512, so the column
- *   walk stays in L1.
+ * - Longer planes: 4 independent float accumulators per sum (4 vectors
+ *   per iteration), each taking at most BATCHNORM_BLOCK additions, then
+ *   summed pairwise in float (2 more) and widened to double with
+ *   cvtps_pd. (x - k)^2 is accumulated with one FMA, so the square is not
+ *   rounded separately.
+ * - Rows view: the channels go by groups of 4 vectors whose accumulators
+ *   stay in registers, over sub-blocks of at most 6 rows (4 for x and dy
+ *   at row strides that are multiples of 4 KiB); the sub-blocks' float
+ *   sums are chained in float over super-blocks of at most 24 rows, and
+ *   only those are widened into double: at most 9 float additions per
+ *   term (reduce_rows, below, with the reasons).
  *
  * Floors and measurements (Zen 3, one core, shared with other jobs; see
  * the report for the exact runs). A non-temporal copy of the 25.7 MB
@@ -70,18 +71,36 @@
  * there and evicted from L1 again before the sums) it was 25% of a
  * 1x512x7x7 NCHW training call. Same bits; training 1.08-1.18x faster
  * at 7x7 (both layouts), 1.03-1.06x at 14x14, unchanged at N=32 56x56.
- * TODO(#5): training at 1x2048x7x7 still runs at about 1.4x the speed of
- * oneDNN's NHWC path in both layouts (1x512x7x7: about 1.5-1.6x; the
- * goal is 1.5x), and NHWC backward at 7x7 and 14x14 at about
- * 1.6-1.8x its read+write floor (the goal is 1.5x). The tensors sit in
- * L2, so the per-channel work dominates. Profile of 1x512x7x7 NCHW
- * training before the shifts moved: moments 38%, apply 24%, api.c 25%
- * (the shift sampling), folding 10%. What remains to try: fewer
- * channel-end operations in the short-plane sums and maps, and keeping
- * the NHWC partial sums in registers across more than 8 rows instead of
- * flushing them to double memory. Channel groups sized for L1 (12, 24,
- * 48 KiB instead of the 256 KiB of L2) were measured and are not faster
- * (0-4% slower): the L2 re-read of x is not the cost.
+ * The rows view's sums flushed every accumulator into double after each
+ * block of 8 rows, which cost as much as the data's own arithmetic; the
+ * chained sub-blocks of reduce_rows widen once per 24 rows. The sums
+ * alone (moments_rows and dsums_rows over 512-channel chunks, minimum of
+ * 300 interleaved rounds, range of 3 runs): moments 1.07-1.33x faster at
+ * 1x2048x7x7, 0.98-1.07x at 1x1024x14x14, 1.15-1.18x at 1x512x7x7,
+ * gradient sums 1.37-1.39x, 1.21-1.29x and 1.12-1.22x (0.97-1.02x at
+ * 1x256x14x14). Whole NHWC calls (A/B of two builds, minimum of 60
+ * rounds, range of 8 interleaved runs): backward 1.14-1.21x at
+ * 1x2048x7x7, 1.08-1.14x at 1x1024x14x14, 0.90-1.08x (median 1.06x) at
+ * 1x512x7x7, 0.91-1.04x at 1x256x14x14 (bound by L2 bandwidth, not by
+ * the flushes), 0.99-1.10x at 1x64x56x56, 0.96-1.06x at 32x64x56x56
+ * (DRAM); training 1.03-1.07x, 1.02-1.07x, 0.98-1.09x, 0.95-1.05x,
+ * 0.98-1.08x and 0.95-1.09x.
+ * TODO(#5): training at 1x2048x7x7 still runs at about 1.4-1.5x the speed
+ * of oneDNN's NHWC path in NHWC (1.34-1.44x before the change above, 1.05x
+ * faster since) and at about 1.4x in NCHW (not changed here; the goal is
+ * 1.5x), and NHWC backward at 1x1024x14x14 at about 1.5x its read+write
+ * floor (1.64x before, 1.11x faster since; the goal is 1.5x; 1x2048x7x7:
+ * from 1.6x to about 1.35x). Estimates from the A/B above, not rerun with
+ * the benchmark. The tensors sit in L2 or L3, so the per-channel work
+ * dominates. Profile of 1x2048x7x7 NHWC training after the change: moments
+ * 45% (a fifth of it the shifts' double additions, 8 samples of each
+ * channel), apply 41%, folding 12%; of 1x512x7x7 NCHW training before the
+ * shifts moved: moments 38%, apply 24%, api.c 25% (the shift sampling),
+ * folding 10%. What remains to try: fewer channel-end operations in the
+ * short-plane sums and maps, and cheaper NHWC apply and shifts. Channel
+ * groups sized for L1 (12, 24, 48 KiB instead of the 256 KiB of L2) were
+ * measured and are not faster (0-4% slower): the L2 re-read of x is not
+ * the cost.
  * - inference: 8 bytes (read x, stream y), floor = the non-temporal copy;
  *   measured 0.25-0.30 NCHW, 0.30-0.44 NHWC.
  * - training: NCHW reads x once from memory (api.c fuses the statistics
@@ -859,11 +878,200 @@ BN_INLINE void reduce_flat(const float *x, const float *dy, size_t len,
 }
 
 /*
- * Rows view of the sums in general: row blocks, channel groups in
- * registers (see the notes at the top). A channel count that is not a
+ * Rows view of the sums in general. The channels go by groups of ROW_VECS
+ * vectors whose accumulators stay in registers, each group over one
+ * sub-block of rows at a time; the sub-blocks' float sums are chained in
+ * float (through the staging arrays p1 and p2) over a super-block of at
+ * most ROW_SUPER rows, and only the super-block's sums are widened and
+ * added into the double sums.
+ * - Error: a term goes through at most `sub` additions in its register
+ *   accumulator and one per further sub-block of the chain: 6 + 3 or
+ *   4 + 5, at most 9 float additions, one more than a block of
+ *   BATCHNORM_BLOCK rows flushed on its own and one less than the planes
+ *   view's 8 + 2 (scalar.c, step 2). The static asserts keep the count.
+ * - Why: flushing every accumulator after each block of 8 rows cost as
+ *   much as the data's own arithmetic (per accumulator an extraction, 2
+ *   conversions, 2 loads, 2 additions and 2 stores, against 8 rows of 3
+ *   operations): with the flushes left out (wrong sums), the sums ran
+ *   1.3-1.5x faster for the moments and 1.15-1.3x for the gradient sums.
+ *   Chaining a sub-block costs a store, or a load and an addition, per
+ *   accumulator, and the widening comes once per 24 rows instead of 8.
+ * - Sub-blocks of at most ROW_SUB = 6 rows, or ROW_SUB_4K = 4 for the
+ *   gradient sums (x and dy) at a row stride that is a multiple of 4 KiB
+ *   (the 512-channel chunks of C = 1024 and 2048). A group reads 2 lines
+ *   of each row and tensor; at such a stride all the rows of a column
+ *   fall into one set of the 8-way L1, and the lines that the L1
+ *   prefetcher brings in for the next group survive only while rows
+ *   times tensors stays within the 8 ways. Plain reads of x and dy in
+ *   this order ran 1.2-1.3x slower over 8-row blocks than over 4-row ones
+ *   at C = 2048 (the same at C = 512), and 1.7-2x slower over 16-row
+ *   ones. At other strides 6 rows are up to 1.1x faster than 4 (C = 256).
+ *   This is also why the first design tried lost: two register
+ *   accumulators per sum (even and odd rows) over 16-row blocks, in
+ *   groups of 2 vectors to fit the 16 registers (one line per row and
+ *   group), ran at 0.7-0.8x the old speed for the gradient sums and
+ *   0.8-1.1x for the moments.
+ * - The row counts are balanced: ceil(rows / ROW_SUPER) super-blocks of
+ *   nearly equal size, each in nearly equal sub-blocks, so that a short
+ *   last block does not cost a widening of its own (49 rows:
+ *   17 + 16 + 16, 3 widenings where 8-row blocks took 7; 196 rows: 9
+ *   against 25).
+ * - Every combination of the sub-block's end and of the first
+ *   super-block (which stores into the double sums, so that they need no
+ *   clearing) is an instance of its own (rows_sub): 1.01-1.12x faster
+ *   than testing them in the group loop.
+ * Measurements in the notes at the top. A channel count that is not a
  * multiple of the vector length costs a partial vector per row here, so
  * contiguous rows with few phases go to reduce_flat instead.
  */
+#define ROW_VECS 4
+#define ROW_SUPER 24
+#define ROW_SUB 6
+#define ROW_SUB_4K 4
+#define ROW_STAGE 512 /* channels per staging window */
+
+#define CEIL_DIV(a, b) ((a) / (b) + ((a) % (b) != 0))
+/* At most BATCHNORM_BLOCK + 1 float additions per term (scalar.c, step 2,
+ * allows BATCHNORM_BLOCK + 2): sub in the register accumulator, then one
+ * per further sub-block of a super-block. */
+_Static_assert(ROW_SUB + CEIL_DIV(ROW_SUPER, ROW_SUB) - 1 <=
+                   BATCHNORM_BLOCK + 1,
+               "rows view: too many float additions per term");
+_Static_assert(ROW_SUB_4K + CEIL_DIV(ROW_SUPER, ROW_SUB_4K) - 1 <=
+                   BATCHNORM_BLOCK + 1,
+               "rows view: too many float additions per term");
+
+/* What a sub-block does with its float sums: the first of several is
+ * staged, the next ones are added to the staged sums, the last one (or
+ * the only one) adds them and is widened into the double sums. */
+enum rows_end { ROWS_STAGE, ROWS_CHAIN, ROWS_CHAIN_FLUSH, ROWS_FLUSH };
+
+/* The widened lanes of v added into s[0..count-1], or stored there for
+ * the first super-block. */
+BN_INLINE void flush_rows(__m256 v, double *s, size_t count, bool first)
+{
+    if (!first) {
+        flush_lanes(v, s, count);
+        return;
+    }
+    __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+    __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    if (count == LANES) {
+        _mm256_storeu_pd(s, lo);
+        _mm256_storeu_pd(s + 4, hi);
+        return;
+    }
+    double lanes[LANES];
+    _mm256_storeu_pd(lanes, lo);
+    _mm256_storeu_pd(lanes + 4, hi);
+    memcpy(s, lanes, count * sizeof(double));
+}
+
+/* One sub-block of nr rows for `vecs` channel vectors from channel j, the
+ * last one `width` lanes wide (< LANES only when `partial`). */
+BN_INLINE void rows_block(const float *xb, const float *dyb, size_t nr,
+                          size_t stride, size_t j, size_t vecs, bool partial,
+                          size_t width, const float *k, float *p1, float *p2,
+                          double *s1, double *s2, enum rows_end end, bool first,
+                          bool grad)
+{
+    const __m256i vmask = partial ? tail_mask(width) : _mm256_setzero_si256();
+    __m256 vk[ROW_VECS], a1[ROW_VECS], a2[ROW_VECS];
+    for (size_t v = 0; v < vecs; v++) {
+        vk[v] = partial && v + 1 == vecs
+                    ? _mm256_maskload_ps(k + j + v * LANES, vmask)
+                    : _mm256_loadu_ps(k + j + v * LANES);
+        a1[v] = a2[v] = _mm256_setzero_ps();
+    }
+    for (size_t r = 0; r < nr; r++) {
+        const float *xr = xb + r * stride + j;
+        const float *dyr = grad ? dyb + r * stride + j : NULL;
+        for (size_t v = 0; v < vecs; v++) {
+            const float *dyv = grad ? dyr + v * LANES : NULL;
+            __m256 vx, vdy = _mm256_setzero_ps();
+            if (partial && v + 1 == vecs) {
+                load_partial(xr + v * LANES, dyv, vmask, vk[v], &vx, &vdy,
+                             grad);
+            } else {
+                vx = _mm256_loadu_ps(xr + v * LANES);
+                if (grad)
+                    vdy = _mm256_loadu_ps(dyv);
+            }
+            acc_vec(vx, vdy, vk[v], &a1[v], &a2[v], grad);
+        }
+    }
+    /* Whole vectors in the staging arrays (their dead lanes hold 0): j is
+     * below the window's channel count, which is at most ROW_STAGE. */
+    for (size_t v = 0; v < vecs; v++) {
+        size_t at = j + v * LANES;
+        if (end == ROWS_CHAIN || end == ROWS_CHAIN_FLUSH) {
+            a1[v] = _mm256_add_ps(_mm256_loadu_ps(p1 + at), a1[v]);
+            a2[v] = _mm256_add_ps(_mm256_loadu_ps(p2 + at), a2[v]);
+        }
+        if (end == ROWS_STAGE || end == ROWS_CHAIN) {
+            _mm256_storeu_ps(p1 + at, a1[v]);
+            _mm256_storeu_ps(p2 + at, a2[v]);
+        } else {
+            size_t count = v + 1 == vecs ? width : LANES;
+            flush_rows(a1[v], s1 + at, count, first);
+            flush_rows(a2[v], s2 + at, count, first);
+        }
+    }
+}
+
+/* One sub-block over channels 0..channels-1 (at most ROW_STAGE). */
+BN_INLINE void rows_pass(const float *xb, const float *dyb, size_t nr,
+                         size_t stride, size_t channels, const float *k,
+                         float *p1, float *p2, double *s1, double *s2,
+                         enum rows_end end, bool first, bool grad)
+{
+    size_t j = 0;
+    for (; j + ROW_VECS * LANES <= channels; j += ROW_VECS * LANES)
+        rows_block(xb, dyb, nr, stride, j, ROW_VECS, false, LANES, k, p1, p2,
+                   s1, s2, end, first, grad);
+    /* Single vectors, the last one partial. */
+    for (; j + LANES <= channels; j += LANES)
+        rows_block(xb, dyb, nr, stride, j, 1, false, LANES, k, p1, p2, s1, s2,
+                   end, first, grad);
+    if (j < channels)
+        rows_block(xb, dyb, nr, stride, j, 1, true, channels - j, k, p1, p2, s1,
+                   s2, end, first, grad);
+}
+
+/* rows_pass with `end` and `first` as constants of each instance, so that
+ * the group loops test neither (1.01-1.12x faster than testing them
+ * there). */
+BN_INLINE void rows_sub(const float *xb, const float *dyb, size_t nr,
+                        size_t stride, size_t channels, const float *k,
+                        float *p1, float *p2, double *s1, double *s2,
+                        enum rows_end end, bool first, bool grad)
+{
+#define ROWS_PASS(END, FIRST)                                                  \
+    rows_pass(xb, dyb, nr, stride, channels, k, p1, p2, s1, s2, END, FIRST,    \
+              grad)
+    switch (end) {
+    case ROWS_STAGE:
+        ROWS_PASS(ROWS_STAGE, false);
+        break;
+    case ROWS_CHAIN:
+        ROWS_PASS(ROWS_CHAIN, false);
+        break;
+    case ROWS_CHAIN_FLUSH:
+        if (first)
+            ROWS_PASS(ROWS_CHAIN_FLUSH, true);
+        else
+            ROWS_PASS(ROWS_CHAIN_FLUSH, false);
+        break;
+    case ROWS_FLUSH:
+        if (first)
+            ROWS_PASS(ROWS_FLUSH, true);
+        else
+            ROWS_PASS(ROWS_FLUSH, false);
+        break;
+    }
+#undef ROWS_PASS
+}
+
 BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
                            size_t channels, size_t stride, const float *k,
                            double *s1, double *s2, bool grad)
@@ -879,69 +1087,34 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
             return;
         }
     }
-    memset(s1, 0, channels * sizeof(double));
-    memset(s2, 0, channels * sizeof(double));
-    for (size_t r0 = 0; r0 < rows; r0 += BATCHNORM_BLOCK) {
-        size_t nr = rows - r0 < BATCHNORM_BLOCK ? rows - r0 : BATCHNORM_BLOCK;
-        const float *xb = x + r0 * stride;
-        const float *dyb = grad ? dy + r0 * stride : NULL;
-        size_t j = 0;
-        /* Groups of 4 full vectors of channels. */
-        for (; j + 4 * LANES <= channels; j += 4 * LANES) {
-            const __m256 vk0 = _mm256_loadu_ps(k + j);
-            const __m256 vk1 = _mm256_loadu_ps(k + j + LANES);
-            const __m256 vk2 = _mm256_loadu_ps(k + j + 2 * LANES);
-            const __m256 vk3 = _mm256_loadu_ps(k + j + 3 * LANES);
-            __m256 a10 = _mm256_setzero_ps(), a11 = a10, a12 = a10, a13 = a10;
-            __m256 a20 = a10, a21 = a10, a22 = a10, a23 = a10;
-            __m256 vdy0 = a10, vdy1 = a10, vdy2 = a10, vdy3 = a10;
-            for (size_t r = 0; r < nr; r++) {
-                const float *xr = xb + r * stride + j;
-                if (grad) {
-                    const float *dyr = dyb + r * stride + j;
-                    vdy0 = _mm256_loadu_ps(dyr);
-                    vdy1 = _mm256_loadu_ps(dyr + LANES);
-                    vdy2 = _mm256_loadu_ps(dyr + 2 * LANES);
-                    vdy3 = _mm256_loadu_ps(dyr + 3 * LANES);
-                }
-                acc_vec(_mm256_loadu_ps(xr), vdy0, vk0, &a10, &a20, grad);
-                acc_vec(_mm256_loadu_ps(xr + LANES), vdy1, vk1, &a11, &a21,
-                        grad);
-                acc_vec(_mm256_loadu_ps(xr + 2 * LANES), vdy2, vk2, &a12, &a22,
-                        grad);
-                acc_vec(_mm256_loadu_ps(xr + 3 * LANES), vdy3, vk3, &a13, &a23,
-                        grad);
+    if (rows == 0) {
+        memset(s1, 0, channels * sizeof(double));
+        memset(s2, 0, channels * sizeof(double));
+        return;
+    }
+    /* x and dy, all rows of a column in one L1 set: see above */
+    const bool same_set = stride % (4096 / sizeof(float)) == 0;
+    const size_t sub = grad && same_set ? ROW_SUB_4K : ROW_SUB;
+    const size_t supers = CEIL_DIV(rows, ROW_SUPER);
+    float p1[ROW_STAGE], p2[ROW_STAGE];
+    for (size_t c0 = 0; c0 < channels; c0 += ROW_STAGE) {
+        size_t cn = channels - c0 < ROW_STAGE ? channels - c0 : ROW_STAGE;
+        size_t r0 = 0;
+        for (size_t b = 0; b < supers; b++) {
+            /* at most ROW_SUPER rows, and each sub-block at most sub */
+            size_t nr = rows / supers + (b < rows % supers ? 1 : 0);
+            size_t subs = CEIL_DIV(nr, sub);
+            for (size_t h = 0; h < subs; h++) {
+                size_t hr = nr / subs + (h < nr % subs ? 1 : 0);
+                enum rows_end end = subs == 1      ? ROWS_FLUSH
+                                    : h == 0       ? ROWS_STAGE
+                                    : h + 1 < subs ? ROWS_CHAIN
+                                                   : ROWS_CHAIN_FLUSH;
+                rows_sub(x + r0 * stride + c0,
+                         grad ? dy + r0 * stride + c0 : NULL, hr, stride, cn,
+                         k + c0, p1, p2, s1 + c0, s2 + c0, end, b == 0, grad);
+                r0 += hr;
             }
-            flush_lanes(a10, s1 + j, LANES);
-            flush_lanes(a11, s1 + j + LANES, LANES);
-            flush_lanes(a12, s1 + j + 2 * LANES, LANES);
-            flush_lanes(a13, s1 + j + 3 * LANES, LANES);
-            flush_lanes(a20, s2 + j, LANES);
-            flush_lanes(a21, s2 + j + LANES, LANES);
-            flush_lanes(a22, s2 + j + 2 * LANES, LANES);
-            flush_lanes(a23, s2 + j + 3 * LANES, LANES);
-        }
-        /* Single vectors, the last one partial. */
-        for (; j < channels; j += LANES) {
-            size_t width = channels - j < LANES ? channels - j : LANES;
-            __m256i vmask = tail_mask(width);
-            const __m256 vk = width == LANES ? _mm256_loadu_ps(k + j)
-                                             : _mm256_maskload_ps(k + j, vmask);
-            __m256 a1 = _mm256_setzero_ps(), a2 = a1, vdy = a1, vx;
-            for (size_t r = 0; r < nr; r++) {
-                const float *xr = xb + r * stride + j;
-                const float *dyr = grad ? dyb + r * stride + j : NULL;
-                if (width == LANES) {
-                    vx = _mm256_loadu_ps(xr);
-                    if (grad)
-                        vdy = _mm256_loadu_ps(dyr);
-                } else {
-                    load_partial(xr, dyr, vmask, vk, &vx, &vdy, grad);
-                }
-                acc_vec(vx, vdy, vk, &a1, &a2, grad);
-            }
-            flush_lanes(a1, s1 + j, width);
-            flush_lanes(a2, s2 + j, width);
         }
     }
 }

@@ -16,7 +16,8 @@
  *   ones go plane by plane with masks.
  * - Accumulation as in avx2.c: 4 float accumulators per sum, each taking
  *   at most BATCHNORM_BLOCK additions before being summed pairwise and
- *   widened to double (cvtps_pd on each 8-lane half).
+ *   widened to double (cvtps_pd on each 8-lane half); in the rows view,
+ *   sub-blocks chained in float over 24-row super-blocks (reduce_rows).
  * - Verified through SIMDe only (this machine has no AVX-512): under
  *   SIMDNN_USE_SIMDE (tests only) the unit is compiled against SIMDe
  *   through tests/simde/simdnn_simde.h and runs on any x86-64. Its speed
@@ -758,11 +759,164 @@ BN_INLINE void reduce_flat(const float *x, const float *dy, size_t len,
 }
 
 /*
- * Rows view of the sums in general: row blocks, channel groups in
- * registers (see the notes at the top). A channel count that is not a
- * multiple of the vector length costs a partial vector per row here, so
- * contiguous rows with few phases go to reduce_flat instead.
+ * Rows view of the sums in general, as in avx2.c (whose notes give the
+ * reasons and the measurements): groups of ROW_VECS vectors (here 64
+ * channels, 4 lines of a row) in registers, over sub-blocks of at most
+ * ROW_SUB rows (ROW_SUB_4K for the gradient sums at a row stride that is
+ * a multiple of 4 KiB), whose float sums are chained through the staging
+ * arrays over super-blocks of at most ROW_SUPER rows before one widening
+ * into double; the row counts are balanced. A term goes through at most
+ * 9 float additions (scalar.c, step 2). Not measured on an AVX-512 core.
+ * A channel count that is not a multiple of the vector length costs a
+ * partial vector per row here, so contiguous rows with few phases go to
+ * reduce_flat instead.
  */
+#define ROW_VECS 4
+#define ROW_SUPER 24
+#define ROW_SUB 6
+#define ROW_SUB_4K 4
+#define ROW_STAGE 512 /* channels per staging window */
+
+#define CEIL_DIV(a, b) ((a) / (b) + ((a) % (b) != 0))
+/* At most BATCHNORM_BLOCK + 1 float additions per term (scalar.c, step 2,
+ * allows BATCHNORM_BLOCK + 2): sub in the register accumulator, then one
+ * per further sub-block of a super-block. */
+_Static_assert(ROW_SUB + CEIL_DIV(ROW_SUPER, ROW_SUB) - 1 <=
+                   BATCHNORM_BLOCK + 1,
+               "rows view: too many float additions per term");
+_Static_assert(ROW_SUB_4K + CEIL_DIV(ROW_SUPER, ROW_SUB_4K) - 1 <=
+                   BATCHNORM_BLOCK + 1,
+               "rows view: too many float additions per term");
+
+/* What a sub-block does with its float sums: the first of several is
+ * staged, the next ones are added to the staged sums, the last one (or
+ * the only one) adds them and is widened into the double sums. */
+enum rows_end { ROWS_STAGE, ROWS_CHAIN, ROWS_CHAIN_FLUSH, ROWS_FLUSH };
+
+/* The widened lanes of v added into s[0..count-1], or stored there for
+ * the first super-block. */
+BN_INLINE void flush_rows(__m512 v, double *s, size_t count, bool first)
+{
+    if (!first) {
+        flush_lanes(v, s, count);
+        return;
+    }
+    __m512d lo = widen_lo(v), hi = widen_hi(v);
+    if (count == LANES) {
+        _mm512_storeu_pd(s, lo);
+        _mm512_storeu_pd(s + 8, hi);
+        return;
+    }
+    double lanes[LANES];
+    _mm512_storeu_pd(lanes, lo);
+    _mm512_storeu_pd(lanes + 8, hi);
+    memcpy(s, lanes, count * sizeof(double));
+}
+
+/* One sub-block of nr rows for `vecs` channel vectors from channel j, the
+ * last one `width` lanes wide (< LANES only when `partial`). */
+BN_INLINE void rows_block(const float *xb, const float *dyb, size_t nr,
+                          size_t stride, size_t j, size_t vecs, bool partial,
+                          size_t width, const float *k, float *p1, float *p2,
+                          double *s1, double *s2, enum rows_end end, bool first,
+                          bool grad)
+{
+    const __mmask16 vmask = partial ? tail_mask(width) : 0;
+    __m512 vk[ROW_VECS], a1[ROW_VECS], a2[ROW_VECS];
+    for (size_t v = 0; v < vecs; v++) {
+        vk[v] = partial && v + 1 == vecs
+                    ? _mm512_maskz_loadu_ps(vmask, k + j + v * LANES)
+                    : _mm512_loadu_ps(k + j + v * LANES);
+        a1[v] = a2[v] = _mm512_setzero_ps();
+    }
+    for (size_t r = 0; r < nr; r++) {
+        const float *xr = xb + r * stride + j;
+        const float *dyr = grad ? dyb + r * stride + j : NULL;
+        for (size_t v = 0; v < vecs; v++) {
+            const float *dyv = grad ? dyr + v * LANES : NULL;
+            __m512 vx, vdy = _mm512_setzero_ps();
+            if (partial && v + 1 == vecs) {
+                load_partial(xr + v * LANES, dyv, vmask, vk[v], &vx, &vdy,
+                             grad);
+            } else {
+                vx = _mm512_loadu_ps(xr + v * LANES);
+                if (grad)
+                    vdy = _mm512_loadu_ps(dyv);
+            }
+            acc_vec(vx, vdy, vk[v], &a1[v], &a2[v], grad);
+        }
+    }
+    /* Whole vectors in the staging arrays (their dead lanes hold 0): j is
+     * below the window's channel count, which is at most ROW_STAGE. */
+    for (size_t v = 0; v < vecs; v++) {
+        size_t at = j + v * LANES;
+        if (end == ROWS_CHAIN || end == ROWS_CHAIN_FLUSH) {
+            a1[v] = _mm512_add_ps(_mm512_loadu_ps(p1 + at), a1[v]);
+            a2[v] = _mm512_add_ps(_mm512_loadu_ps(p2 + at), a2[v]);
+        }
+        if (end == ROWS_STAGE || end == ROWS_CHAIN) {
+            _mm512_storeu_ps(p1 + at, a1[v]);
+            _mm512_storeu_ps(p2 + at, a2[v]);
+        } else {
+            size_t count = v + 1 == vecs ? width : LANES;
+            flush_rows(a1[v], s1 + at, count, first);
+            flush_rows(a2[v], s2 + at, count, first);
+        }
+    }
+}
+
+/* One sub-block over channels 0..channels-1 (at most ROW_STAGE). */
+BN_INLINE void rows_pass(const float *xb, const float *dyb, size_t nr,
+                         size_t stride, size_t channels, const float *k,
+                         float *p1, float *p2, double *s1, double *s2,
+                         enum rows_end end, bool first, bool grad)
+{
+    size_t j = 0;
+    for (; j + ROW_VECS * LANES <= channels; j += ROW_VECS * LANES)
+        rows_block(xb, dyb, nr, stride, j, ROW_VECS, false, LANES, k, p1, p2,
+                   s1, s2, end, first, grad);
+    /* Single vectors, the last one partial. */
+    for (; j + LANES <= channels; j += LANES)
+        rows_block(xb, dyb, nr, stride, j, 1, false, LANES, k, p1, p2, s1, s2,
+                   end, first, grad);
+    if (j < channels)
+        rows_block(xb, dyb, nr, stride, j, 1, true, channels - j, k, p1, p2, s1,
+                   s2, end, first, grad);
+}
+
+/* rows_pass with `end` and `first` as constants of each instance, so that
+ * the group loops test neither (avx2.c). */
+BN_INLINE void rows_sub(const float *xb, const float *dyb, size_t nr,
+                        size_t stride, size_t channels, const float *k,
+                        float *p1, float *p2, double *s1, double *s2,
+                        enum rows_end end, bool first, bool grad)
+{
+#define ROWS_PASS(END, FIRST)                                                  \
+    rows_pass(xb, dyb, nr, stride, channels, k, p1, p2, s1, s2, END, FIRST,    \
+              grad)
+    switch (end) {
+    case ROWS_STAGE:
+        ROWS_PASS(ROWS_STAGE, false);
+        break;
+    case ROWS_CHAIN:
+        ROWS_PASS(ROWS_CHAIN, false);
+        break;
+    case ROWS_CHAIN_FLUSH:
+        if (first)
+            ROWS_PASS(ROWS_CHAIN_FLUSH, true);
+        else
+            ROWS_PASS(ROWS_CHAIN_FLUSH, false);
+        break;
+    case ROWS_FLUSH:
+        if (first)
+            ROWS_PASS(ROWS_FLUSH, true);
+        else
+            ROWS_PASS(ROWS_FLUSH, false);
+        break;
+    }
+#undef ROWS_PASS
+}
+
 BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
                            size_t channels, size_t stride, const float *k,
                            double *s1, double *s2, bool grad)
@@ -776,70 +930,34 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
             return;
         }
     }
-    memset(s1, 0, channels * sizeof(double));
-    memset(s2, 0, channels * sizeof(double));
-    for (size_t r0 = 0; r0 < rows; r0 += BATCHNORM_BLOCK) {
-        size_t nr = rows - r0 < BATCHNORM_BLOCK ? rows - r0 : BATCHNORM_BLOCK;
-        const float *xb = x + r0 * stride;
-        const float *dyb = grad ? dy + r0 * stride : NULL;
-        size_t j = 0;
-        /* Groups of 4 full vectors of channels. */
-        for (; j + 4 * LANES <= channels; j += 4 * LANES) {
-            const __m512 vk0 = _mm512_loadu_ps(k + j);
-            const __m512 vk1 = _mm512_loadu_ps(k + j + LANES);
-            const __m512 vk2 = _mm512_loadu_ps(k + j + 2 * LANES);
-            const __m512 vk3 = _mm512_loadu_ps(k + j + 3 * LANES);
-            __m512 a10 = _mm512_setzero_ps(), a11 = a10, a12 = a10, a13 = a10;
-            __m512 a20 = a10, a21 = a10, a22 = a10, a23 = a10;
-            __m512 vdy0 = a10, vdy1 = a10, vdy2 = a10, vdy3 = a10;
-            for (size_t r = 0; r < nr; r++) {
-                const float *xr = xb + r * stride + j;
-                if (grad) {
-                    const float *dyr = dyb + r * stride + j;
-                    vdy0 = _mm512_loadu_ps(dyr);
-                    vdy1 = _mm512_loadu_ps(dyr + LANES);
-                    vdy2 = _mm512_loadu_ps(dyr + 2 * LANES);
-                    vdy3 = _mm512_loadu_ps(dyr + 3 * LANES);
-                }
-                acc_vec(_mm512_loadu_ps(xr), vdy0, vk0, &a10, &a20, grad);
-                acc_vec(_mm512_loadu_ps(xr + LANES), vdy1, vk1, &a11, &a21,
-                        grad);
-                acc_vec(_mm512_loadu_ps(xr + 2 * LANES), vdy2, vk2, &a12, &a22,
-                        grad);
-                acc_vec(_mm512_loadu_ps(xr + 3 * LANES), vdy3, vk3, &a13, &a23,
-                        grad);
+    if (rows == 0) {
+        memset(s1, 0, channels * sizeof(double));
+        memset(s2, 0, channels * sizeof(double));
+        return;
+    }
+    /* x and dy, all rows of a column in one L1 set: see avx2.c */
+    const bool same_set = stride % (4096 / sizeof(float)) == 0;
+    const size_t sub = grad && same_set ? ROW_SUB_4K : ROW_SUB;
+    const size_t supers = CEIL_DIV(rows, ROW_SUPER);
+    float p1[ROW_STAGE], p2[ROW_STAGE];
+    for (size_t c0 = 0; c0 < channels; c0 += ROW_STAGE) {
+        size_t cn = channels - c0 < ROW_STAGE ? channels - c0 : ROW_STAGE;
+        size_t r0 = 0;
+        for (size_t b = 0; b < supers; b++) {
+            /* at most ROW_SUPER rows, and each sub-block at most sub */
+            size_t nr = rows / supers + (b < rows % supers ? 1 : 0);
+            size_t subs = CEIL_DIV(nr, sub);
+            for (size_t h = 0; h < subs; h++) {
+                size_t hr = nr / subs + (h < nr % subs ? 1 : 0);
+                enum rows_end end = subs == 1      ? ROWS_FLUSH
+                                    : h == 0       ? ROWS_STAGE
+                                    : h + 1 < subs ? ROWS_CHAIN
+                                                   : ROWS_CHAIN_FLUSH;
+                rows_sub(x + r0 * stride + c0,
+                         grad ? dy + r0 * stride + c0 : NULL, hr, stride, cn,
+                         k + c0, p1, p2, s1 + c0, s2 + c0, end, b == 0, grad);
+                r0 += hr;
             }
-            flush_lanes(a10, s1 + j, LANES);
-            flush_lanes(a11, s1 + j + LANES, LANES);
-            flush_lanes(a12, s1 + j + 2 * LANES, LANES);
-            flush_lanes(a13, s1 + j + 3 * LANES, LANES);
-            flush_lanes(a20, s2 + j, LANES);
-            flush_lanes(a21, s2 + j + LANES, LANES);
-            flush_lanes(a22, s2 + j + 2 * LANES, LANES);
-            flush_lanes(a23, s2 + j + 3 * LANES, LANES);
-        }
-        /* Single vectors, the last one partial. */
-        for (; j < channels; j += LANES) {
-            size_t width = channels - j < LANES ? channels - j : LANES;
-            __mmask16 vmask = tail_mask(width);
-            const __m512 vk = width == LANES
-                                  ? _mm512_loadu_ps(k + j)
-                                  : _mm512_maskz_loadu_ps(vmask, k + j);
-            __m512 a1 = _mm512_setzero_ps(), a2 = a1, vdy = a1, vx;
-            for (size_t r = 0; r < nr; r++) {
-                const float *xr = xb + r * stride + j;
-                const float *dyr = grad ? dyb + r * stride + j : NULL;
-                if (width == LANES) {
-                    vx = _mm512_loadu_ps(xr);
-                    if (grad)
-                        vdy = _mm512_loadu_ps(dyr);
-                } else {
-                    load_partial(xr, dyr, vmask, vk, &vx, &vdy, grad);
-                }
-                acc_vec(vx, vdy, vk, &a1, &a2, grad);
-            }
-            flush_lanes(a1, s1 + j, width);
-            flush_lanes(a2, s2 + j, width);
         }
     }
 }

@@ -15,9 +15,12 @@
  * - rows (NHWC, and NCHW with spatial 1): `rows` rows, each `channels`
  *   contiguous floats, consecutive rows `stride` floats apart.
  *
- * The reductions return, per channel, double sums of float partials that
- * each add at most BATCHNORM_BLOCK terms per accumulator lane (see
- * scalar.c, step 2, for why this bound keeps the statistics within 1e-6).
+ * The reductions return, per channel, double sums of float partials: each
+ * accumulator lane adds at most BATCHNORM_BLOCK terms, and the SIMD units
+ * add such partials in float at most twice more per term before the
+ * double (pairwise sums, or the rows view's chained sub-blocks, at most
+ * BATCHNORM_BLOCK + 2 float additions per term in all; see scalar.c,
+ * step 2, for why this bound keeps the statistics within 1e-6).
  *
  * The maps (apply_*, dapply_*) take a mode: BATCHNORM_RELU (apply only)
  * and BATCHNORM_STREAM, a hint that the output is far larger than the

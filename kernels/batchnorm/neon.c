@@ -14,8 +14,9 @@
  *   commonly ignore for this pattern, so BATCHNORM_STREAM is ignored.
  * - Accumulation as in avx2.c: 4 float accumulators per sum, each taking
  *   at most BATCHNORM_BLOCK additions, summed pairwise and widened to
- *   double (vcvt_f64_f32 / vcvt_high_f64_f32). vfmaq_f32 is fused, as the
- *   FMAs of the x86 units.
+ *   double (vcvt_f64_f32 / vcvt_high_f64_f32); in the rows view,
+ *   sub-blocks chained in float over 24-row super-blocks (reduce_rows).
+ *   vfmaq_f32 is fused, as the FMAs of the x86 units.
  * - Verified under qemu-aarch64 only (correctness, not speed).
  */
 #include <arm_neon.h>
@@ -741,11 +742,163 @@ BN_INLINE void reduce_flat(const float *x, const float *dy, size_t len,
 }
 
 /*
- * Rows view of the sums in general: row blocks, channel groups in
- * registers (see the notes at the top). A channel count that is not a
- * multiple of the vector length costs a partial vector per row here, so
- * contiguous rows with few phases go to reduce_flat instead.
+ * Rows view of the sums in general, as in avx2.c (whose notes give the
+ * reasons and the measurements, on Zen 3): groups of ROW_VECS vectors in
+ * registers, over sub-blocks of at most ROW_SUB rows (ROW_SUB_4K for the
+ * gradient sums at a row stride that is a multiple of 4 KiB), whose
+ * float sums are chained through the staging arrays over super-blocks of
+ * at most ROW_SUPER rows before one widening into double; the row counts
+ * are balanced. A term goes through at most 9 float additions (scalar.c,
+ * step 2). Not measured on an aarch64 core. A channel count that is not
+ * a multiple of the vector length costs a partial vector per row here,
+ * so contiguous rows with few phases go to reduce_flat instead.
  */
+#define ROW_VECS 4
+#define ROW_SUPER 24
+#define ROW_SUB 6
+#define ROW_SUB_4K 4
+#define ROW_STAGE 512 /* channels per staging window */
+
+#define CEIL_DIV(a, b) ((a) / (b) + ((a) % (b) != 0))
+/* At most BATCHNORM_BLOCK + 1 float additions per term (scalar.c, step 2,
+ * allows BATCHNORM_BLOCK + 2): sub in the register accumulator, then one
+ * per further sub-block of a super-block. */
+_Static_assert(ROW_SUB + CEIL_DIV(ROW_SUPER, ROW_SUB) - 1 <=
+                   BATCHNORM_BLOCK + 1,
+               "rows view: too many float additions per term");
+_Static_assert(ROW_SUB_4K + CEIL_DIV(ROW_SUPER, ROW_SUB_4K) - 1 <=
+                   BATCHNORM_BLOCK + 1,
+               "rows view: too many float additions per term");
+
+/* What a sub-block does with its float sums: the first of several is
+ * staged, the next ones are added to the staged sums, the last one (or
+ * the only one) adds them and is widened into the double sums. */
+enum rows_end { ROWS_STAGE, ROWS_CHAIN, ROWS_CHAIN_FLUSH, ROWS_FLUSH };
+
+/* The widened lanes of v added into s[0..count-1], or stored there for
+ * the first super-block. */
+BN_INLINE void flush_rows(float32x4_t v, double *s, size_t count, bool first)
+{
+    if (!first) {
+        flush_lanes(v, s, count);
+        return;
+    }
+    float64x2_t lo = vcvt_f64_f32(vget_low_f32(v));
+    float64x2_t hi = vcvt_high_f64_f32(v);
+    if (count == LANES) {
+        vst1q_f64(s, lo);
+        vst1q_f64(s + 2, hi);
+        return;
+    }
+    double lanes[LANES];
+    vst1q_f64(lanes, lo);
+    vst1q_f64(lanes + 2, hi);
+    memcpy(s, lanes, count * sizeof(double));
+}
+
+/* One sub-block of nr rows for `vecs` channel vectors from channel j, the
+ * last one `width` lanes wide (< LANES only when `partial`). */
+BN_INLINE void rows_block(const float *xb, const float *dyb, size_t nr,
+                          size_t stride, size_t j, size_t vecs, bool partial,
+                          size_t width, const float *k, float *p1, float *p2,
+                          double *s1, double *s2, enum rows_end end, bool first,
+                          bool grad)
+{
+    float32x4_t vk[ROW_VECS], a1[ROW_VECS], a2[ROW_VECS];
+    for (size_t v = 0; v < vecs; v++) {
+        vk[v] = partial && v + 1 == vecs
+                    ? load_part(k + j + v * LANES, width, vdupq_n_f32(0.0f))
+                    : vld1q_f32(k + j + v * LANES);
+        a1[v] = a2[v] = vdupq_n_f32(0.0f);
+    }
+    for (size_t r = 0; r < nr; r++) {
+        const float *xr = xb + r * stride + j;
+        const float *dyr = grad ? dyb + r * stride + j : NULL;
+        for (size_t v = 0; v < vecs; v++) {
+            const float *dyv = grad ? dyr + v * LANES : NULL;
+            float32x4_t vx, vdy = vdupq_n_f32(0.0f);
+            if (partial && v + 1 == vecs) {
+                load_partial(xr + v * LANES, dyv, width, vk[v], &vx, &vdy,
+                             grad);
+            } else {
+                vx = vld1q_f32(xr + v * LANES);
+                if (grad)
+                    vdy = vld1q_f32(dyv);
+            }
+            acc_vec(vx, vdy, vk[v], &a1[v], &a2[v], grad);
+        }
+    }
+    /* Whole vectors in the staging arrays (their dead lanes hold 0): j is
+     * below the window's channel count, which is at most ROW_STAGE. */
+    for (size_t v = 0; v < vecs; v++) {
+        size_t at = j + v * LANES;
+        if (end == ROWS_CHAIN || end == ROWS_CHAIN_FLUSH) {
+            a1[v] = vaddq_f32(vld1q_f32(p1 + at), a1[v]);
+            a2[v] = vaddq_f32(vld1q_f32(p2 + at), a2[v]);
+        }
+        if (end == ROWS_STAGE || end == ROWS_CHAIN) {
+            vst1q_f32(p1 + at, a1[v]);
+            vst1q_f32(p2 + at, a2[v]);
+        } else {
+            size_t count = v + 1 == vecs ? width : LANES;
+            flush_rows(a1[v], s1 + at, count, first);
+            flush_rows(a2[v], s2 + at, count, first);
+        }
+    }
+}
+
+/* One sub-block over channels 0..channels-1 (at most ROW_STAGE). */
+BN_INLINE void rows_pass(const float *xb, const float *dyb, size_t nr,
+                         size_t stride, size_t channels, const float *k,
+                         float *p1, float *p2, double *s1, double *s2,
+                         enum rows_end end, bool first, bool grad)
+{
+    size_t j = 0;
+    for (; j + ROW_VECS * LANES <= channels; j += ROW_VECS * LANES)
+        rows_block(xb, dyb, nr, stride, j, ROW_VECS, false, LANES, k, p1, p2,
+                   s1, s2, end, first, grad);
+    /* Single vectors, the last one partial. */
+    for (; j + LANES <= channels; j += LANES)
+        rows_block(xb, dyb, nr, stride, j, 1, false, LANES, k, p1, p2, s1, s2,
+                   end, first, grad);
+    if (j < channels)
+        rows_block(xb, dyb, nr, stride, j, 1, true, channels - j, k, p1, p2, s1,
+                   s2, end, first, grad);
+}
+
+/* rows_pass with `end` and `first` as constants of each instance, so that
+ * the group loops test neither (avx2.c). */
+BN_INLINE void rows_sub(const float *xb, const float *dyb, size_t nr,
+                        size_t stride, size_t channels, const float *k,
+                        float *p1, float *p2, double *s1, double *s2,
+                        enum rows_end end, bool first, bool grad)
+{
+#define ROWS_PASS(END, FIRST)                                                  \
+    rows_pass(xb, dyb, nr, stride, channels, k, p1, p2, s1, s2, END, FIRST,    \
+              grad)
+    switch (end) {
+    case ROWS_STAGE:
+        ROWS_PASS(ROWS_STAGE, false);
+        break;
+    case ROWS_CHAIN:
+        ROWS_PASS(ROWS_CHAIN, false);
+        break;
+    case ROWS_CHAIN_FLUSH:
+        if (first)
+            ROWS_PASS(ROWS_CHAIN_FLUSH, true);
+        else
+            ROWS_PASS(ROWS_CHAIN_FLUSH, false);
+        break;
+    case ROWS_FLUSH:
+        if (first)
+            ROWS_PASS(ROWS_FLUSH, true);
+        else
+            ROWS_PASS(ROWS_FLUSH, false);
+        break;
+    }
+#undef ROWS_PASS
+}
+
 BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
                            size_t channels, size_t stride, const float *k,
                            double *s1, double *s2, bool grad)
@@ -759,68 +912,34 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
             return;
         }
     }
-    memset(s1, 0, channels * sizeof(double));
-    memset(s2, 0, channels * sizeof(double));
-    for (size_t r0 = 0; r0 < rows; r0 += BATCHNORM_BLOCK) {
-        size_t nr = rows - r0 < BATCHNORM_BLOCK ? rows - r0 : BATCHNORM_BLOCK;
-        const float *xb = x + r0 * stride;
-        const float *dyb = grad ? dy + r0 * stride : NULL;
-        size_t j = 0;
-        /* Groups of 4 full vectors of channels. */
-        for (; j + 4 * LANES <= channels; j += 4 * LANES) {
-            const float32x4_t vk0 = vld1q_f32(k + j);
-            const float32x4_t vk1 = vld1q_f32(k + j + LANES);
-            const float32x4_t vk2 = vld1q_f32(k + j + 2 * LANES);
-            const float32x4_t vk3 = vld1q_f32(k + j + 3 * LANES);
-            float32x4_t a10 = vdupq_n_f32(0.0f), a11 = a10, a12 = a10,
-                        a13 = a10;
-            float32x4_t a20 = a10, a21 = a10, a22 = a10, a23 = a10;
-            float32x4_t vdy0 = a10, vdy1 = a10, vdy2 = a10, vdy3 = a10;
-            for (size_t r = 0; r < nr; r++) {
-                const float *xr = xb + r * stride + j;
-                if (grad) {
-                    const float *dyr = dyb + r * stride + j;
-                    vdy0 = vld1q_f32(dyr);
-                    vdy1 = vld1q_f32(dyr + LANES);
-                    vdy2 = vld1q_f32(dyr + 2 * LANES);
-                    vdy3 = vld1q_f32(dyr + 3 * LANES);
-                }
-                acc_vec(vld1q_f32(xr), vdy0, vk0, &a10, &a20, grad);
-                acc_vec(vld1q_f32(xr + LANES), vdy1, vk1, &a11, &a21, grad);
-                acc_vec(vld1q_f32(xr + 2 * LANES), vdy2, vk2, &a12, &a22, grad);
-                acc_vec(vld1q_f32(xr + 3 * LANES), vdy3, vk3, &a13, &a23, grad);
+    if (rows == 0) {
+        memset(s1, 0, channels * sizeof(double));
+        memset(s2, 0, channels * sizeof(double));
+        return;
+    }
+    /* x and dy, all rows of a column in one L1 set: see avx2.c */
+    const bool same_set = stride % (4096 / sizeof(float)) == 0;
+    const size_t sub = grad && same_set ? ROW_SUB_4K : ROW_SUB;
+    const size_t supers = CEIL_DIV(rows, ROW_SUPER);
+    float p1[ROW_STAGE], p2[ROW_STAGE];
+    for (size_t c0 = 0; c0 < channels; c0 += ROW_STAGE) {
+        size_t cn = channels - c0 < ROW_STAGE ? channels - c0 : ROW_STAGE;
+        size_t r0 = 0;
+        for (size_t b = 0; b < supers; b++) {
+            /* at most ROW_SUPER rows, and each sub-block at most sub */
+            size_t nr = rows / supers + (b < rows % supers ? 1 : 0);
+            size_t subs = CEIL_DIV(nr, sub);
+            for (size_t h = 0; h < subs; h++) {
+                size_t hr = nr / subs + (h < nr % subs ? 1 : 0);
+                enum rows_end end = subs == 1      ? ROWS_FLUSH
+                                    : h == 0       ? ROWS_STAGE
+                                    : h + 1 < subs ? ROWS_CHAIN
+                                                   : ROWS_CHAIN_FLUSH;
+                rows_sub(x + r0 * stride + c0,
+                         grad ? dy + r0 * stride + c0 : NULL, hr, stride, cn,
+                         k + c0, p1, p2, s1 + c0, s2 + c0, end, b == 0, grad);
+                r0 += hr;
             }
-            flush_lanes(a10, s1 + j, LANES);
-            flush_lanes(a11, s1 + j + LANES, LANES);
-            flush_lanes(a12, s1 + j + 2 * LANES, LANES);
-            flush_lanes(a13, s1 + j + 3 * LANES, LANES);
-            flush_lanes(a20, s2 + j, LANES);
-            flush_lanes(a21, s2 + j + LANES, LANES);
-            flush_lanes(a22, s2 + j + 2 * LANES, LANES);
-            flush_lanes(a23, s2 + j + 3 * LANES, LANES);
-        }
-        /* Single vectors, the last one partial. */
-        for (; j < channels; j += LANES) {
-            size_t width = channels - j < LANES ? channels - j : LANES;
-            size_t vrem = width;
-            const float32x4_t vk =
-                width == LANES ? vld1q_f32(k + j)
-                               : load_part(k + j, vrem, vdupq_n_f32(0.0f));
-            float32x4_t a1 = vdupq_n_f32(0.0f), a2 = a1, vdy = a1, vx;
-            for (size_t r = 0; r < nr; r++) {
-                const float *xr = xb + r * stride + j;
-                const float *dyr = grad ? dyb + r * stride + j : NULL;
-                if (width == LANES) {
-                    vx = vld1q_f32(xr);
-                    if (grad)
-                        vdy = vld1q_f32(dyr);
-                } else {
-                    load_partial(xr, dyr, vrem, vk, &vx, &vdy, grad);
-                }
-                acc_vec(vx, vdy, vk, &a1, &a2, grad);
-            }
-            flush_lanes(a1, s1 + j, width);
-            flush_lanes(a2, s2 + j, width);
         }
     }
 }

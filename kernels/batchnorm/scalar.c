@@ -22,14 +22,23 @@
  *
  * 2. Moments (moments_*). s1 = sum(x - k) and s2 = sum((x - k)^2). Each
  *    float accumulator takes at most BATCHNORM_BLOCK (8) additions, then
- *    is added into a double; SIMD units also sum their unrolled
- *    accumulators in float first (2 more additions per lane). A float sum
- *    of j positive terms is off by at most (j - 1)*2^-24 relative, so with
- *    j <= 10 and the rounding of the square and of x - k, s2 is within
- *    about 6.6e-7 relative of the exact sum, whatever the channel's length
- *    (2^22 elements or more: the double sums add nothing measurable).
- *    The cost of the flushes is one conversion and one double addition per
- *    8 vectors, hidden behind the memory stream.
+ *    is added into a double. The SIMD units add at most 2 more float
+ *    additions per term before the double: the planes view sums its 4
+ *    unrolled accumulators pairwise (8 + 2); the rows view chains the
+ *    float sums of sub-blocks of at most 6 rows (4 for the gradient sums
+ *    at some strides) over 24-row super-blocks, so a term goes through
+ *    its accumulator and the chain, 6 + 3 or 4 + 5 (avx2.c, reduce_rows).
+ *    A float sum of j positive terms is off by at most (j - 1)*2^-24
+ *    relative, and so is a nest of float sums in which every term goes
+ *    through at most j additions (the first one, into 0, is exact), so
+ *    with j <= 10 and the rounding of the square and of x - k, s2 is
+ *    within about 6.6e-7 relative of the exact sum, whatever the
+ *    channel's length (2^22 elements or more: the double sums add nothing
+ *    measurable). In the planes view the cost of the flushes is one
+ *    conversion and one double addition per 8 vectors, hidden behind the
+ *    memory stream; in the rows view a flush is a read-modify-write of
+ *    the channels' double sums, as costly as 8 rows of the data's own
+ *    arithmetic, hence the chaining there.
  *
  * 3. Statistics (fold_training, double). mean = k + s1/count and the biased
  *    variance var = s2/count - (s1/count)^2, clamped at 0. The subtraction

@@ -130,12 +130,15 @@ struct shape {
     size_t n, c, spatial;
 };
 
+/* The last two: NHWC row strides of a multiple of 4 KiB (the 512-channel
+ * chunks of C = 1024 and 2048), which the SIMD units walk differently. */
 static const struct shape matrix[] = {
     {1, 1, 1},     {1, 3, 1},     {2, 17, 1},    {3, 1000, 1},
     {2, 1100, 1},  {1, 3, 49},    {2, 17, 49},   {3, 3, 49},
     {2, 1000, 49}, {1, 17, 196},  {3, 3, 196},   {1, 1000, 196},
     {2, 3, 784},   {1, 17, 784},  {3, 17, 784},  {2, 64, 3136},
     {1, 513, 2},   {2, 600, 7},   {3, 1, 50},    {1, 2, 1},
+    {1, 1024, 49}, {2, 2048, 3},
 };
 #define MATRIX_SHAPES (sizeof(matrix) / sizeof(matrix[0]))
 #define TAIL_MAX 129 /* 2 * 64 + 1 */
