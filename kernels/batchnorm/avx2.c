@@ -882,8 +882,8 @@ BN_INLINE void reduce_flat(const float *x, const float *dy, size_t len,
  * vectors whose accumulators stay in registers, each group over one
  * sub-block of rows at a time; the sub-blocks' float sums are chained in
  * float (through the staging arrays p1 and p2) over a super-block of at
- * most ROW_SUPER rows, and only the super-block's sums are widened and
- * added into the double sums.
+ * most BATCHNORM_ROW_SUPER rows, and only the super-block's sums are
+ * widened and added into the double sums.
  * - Error: a term goes through at most `sub` additions in its register
  *   accumulator and one per further sub-block of the chain: 6 + 3 or
  *   4 + 5, at most 9 float additions, one more than a block of
@@ -896,26 +896,24 @@ BN_INLINE void reduce_flat(const float *x, const float *dy, size_t len,
  *   1.3-1.5x faster for the moments and 1.15-1.3x for the gradient sums.
  *   Chaining a sub-block costs a store, or a load and an addition, per
  *   accumulator, and the widening comes once per 24 rows instead of 8.
- * - Sub-blocks of at most ROW_SUB = 6 rows, or ROW_SUB_4K = 4 for the
- *   gradient sums (x and dy) at a row stride that is a multiple of 4 KiB
- *   (the 512-channel chunks of C = 1024 and 2048). A group reads 2 lines
- *   of each row and tensor; at such a stride all the rows of a column
- *   fall into one set of the 8-way L1, and the lines that the L1
- *   prefetcher brings in for the next group survive only while rows
- *   times tensors stays within the 8 ways. Plain reads of x and dy in
- *   this order ran 1.2-1.3x slower over 8-row blocks than over 4-row ones
- *   at C = 2048 (the same at C = 512), and 1.7-2x slower over 16-row
- *   ones. At other strides 6 rows are up to 1.1x faster than 4 (C = 256).
- *   This is also why the first design tried lost: two register
- *   accumulators per sum (even and odd rows) over 16-row blocks, in
- *   groups of 2 vectors to fit the 16 registers (one line per row and
- *   group), ran at 0.7-0.8x the old speed for the gradient sums and
- *   0.8-1.1x for the moments.
- * - The row counts are balanced: ceil(rows / ROW_SUPER) super-blocks of
- *   nearly equal size, each in nearly equal sub-blocks, so that a short
- *   last block does not cost a widening of its own (49 rows:
- *   17 + 16 + 16, 3 widenings where 8-row blocks took 7; 196 rows: 9
- *   against 25).
+ * - Sub-blocks of at most BATCHNORM_ROW_SUB = 6 rows, or BATCHNORM_ROW_SUB_4K
+ *   = 4 for the gradient sums (x and dy) at a row stride that is a multiple of
+ *   4 KiB (the 512-channel chunks of C = 1024 and 2048). A group reads 2 lines
+ *   of each row and tensor; at such a stride all the rows of a column fall
+ *   into one set of the 8-way L1, and the lines that the L1 prefetcher brings
+ *   in for the next group survive only while rows times tensors stays within
+ *   the 8 ways. Plain reads of x and dy in this order ran 1.2-1.3x slower over
+ *   8-row blocks than over 4-row ones at C = 2048 (the same at C = 512), and
+ *   1.7-2x slower over 16-row ones. At other strides 6 rows are up to 1.1x
+ *   faster than 4 (C = 256). This is also why the first design tried lost: two
+ *   register accumulators per sum (even and odd rows) over 16-row blocks, in
+ *   groups of 2 vectors to fit the 16 registers (one line per row and group),
+ *   ran at 0.7-0.8x the old speed for the gradient sums and 0.8-1.1x for the
+ *   moments.
+ * - The row counts are balanced: ceil(rows / BATCHNORM_ROW_SUPER) super-blocks
+ *   of nearly equal size, each in nearly equal sub-blocks, so that a short
+ *   last block does not cost a widening of its own (49 rows: 17 + 16 + 16, 3
+ *   widenings where 8-row blocks took 7; 196 rows: 9 against 25).
  * - Every combination of the sub-block's end and of the first
  *   super-block (which stores into the double sums, so that they need no
  *   clearing) is an instance of its own (rows_sub): 1.01-1.12x faster
@@ -925,26 +923,6 @@ BN_INLINE void reduce_flat(const float *x, const float *dy, size_t len,
  * contiguous rows with few phases go to reduce_flat instead.
  */
 #define ROW_VECS 4
-#define ROW_SUPER 24
-#define ROW_SUB 6
-#define ROW_SUB_4K 4
-#define ROW_STAGE 512 /* channels per staging window */
-
-#define CEIL_DIV(a, b) ((a) / (b) + ((a) % (b) != 0))
-/* At most BATCHNORM_BLOCK + 1 float additions per term (scalar.c, step 2,
- * allows BATCHNORM_BLOCK + 2): sub in the register accumulator, then one
- * per further sub-block of a super-block. */
-_Static_assert(ROW_SUB + CEIL_DIV(ROW_SUPER, ROW_SUB) - 1 <=
-                   BATCHNORM_BLOCK + 1,
-               "rows view: too many float additions per term");
-_Static_assert(ROW_SUB_4K + CEIL_DIV(ROW_SUPER, ROW_SUB_4K) - 1 <=
-                   BATCHNORM_BLOCK + 1,
-               "rows view: too many float additions per term");
-
-/* What a sub-block does with its float sums: the first of several is
- * staged, the next ones are added to the staged sums, the last one (or
- * the only one) adds them and is widened into the double sums. */
-enum rows_end { ROWS_STAGE, ROWS_CHAIN, ROWS_CHAIN_FLUSH, ROWS_FLUSH };
 
 /* The widened lanes of v added into s[0..count-1], or stored there for
  * the first super-block. */
@@ -972,8 +950,8 @@ BN_INLINE void flush_rows(__m256 v, double *s, size_t count, bool first)
 BN_INLINE void rows_block(const float *xb, const float *dyb, size_t nr,
                           size_t stride, size_t j, size_t vecs, bool partial,
                           size_t width, const float *k, float *p1, float *p2,
-                          double *s1, double *s2, enum rows_end end, bool first,
-                          bool grad)
+                          double *s1, double *s2, enum batchnorm_rows_end end,
+                          bool first, bool grad)
 {
     const __m256i vmask = partial ? tail_mask(width) : _mm256_setzero_si256();
     __m256 vk[ROW_VECS], a1[ROW_VECS], a2[ROW_VECS];
@@ -1001,14 +979,14 @@ BN_INLINE void rows_block(const float *xb, const float *dyb, size_t nr,
         }
     }
     /* Whole vectors in the staging arrays (their dead lanes hold 0): j is
-     * below the window's channel count, which is at most ROW_STAGE. */
+     * below the window's channel count, at most BATCHNORM_ROW_STAGE. */
     for (size_t v = 0; v < vecs; v++) {
         size_t at = j + v * LANES;
-        if (end == ROWS_CHAIN || end == ROWS_CHAIN_FLUSH) {
+        if (end == BATCHNORM_ROWS_CHAIN || end == BATCHNORM_ROWS_CHAIN_FLUSH) {
             a1[v] = _mm256_add_ps(_mm256_loadu_ps(p1 + at), a1[v]);
             a2[v] = _mm256_add_ps(_mm256_loadu_ps(p2 + at), a2[v]);
         }
-        if (end == ROWS_STAGE || end == ROWS_CHAIN) {
+        if (end == BATCHNORM_ROWS_STAGE || end == BATCHNORM_ROWS_CHAIN) {
             _mm256_storeu_ps(p1 + at, a1[v]);
             _mm256_storeu_ps(p2 + at, a2[v]);
         } else {
@@ -1019,11 +997,11 @@ BN_INLINE void rows_block(const float *xb, const float *dyb, size_t nr,
     }
 }
 
-/* One sub-block over channels 0..channels-1 (at most ROW_STAGE). */
+/* One sub-block over channels 0..channels-1 (at most BATCHNORM_ROW_STAGE). */
 BN_INLINE void rows_pass(const float *xb, const float *dyb, size_t nr,
                          size_t stride, size_t channels, const float *k,
                          float *p1, float *p2, double *s1, double *s2,
-                         enum rows_end end, bool first, bool grad)
+                         enum batchnorm_rows_end end, bool first, bool grad)
 {
     size_t j = 0;
     for (; j + ROW_VECS * LANES <= channels; j += ROW_VECS * LANES)
@@ -1044,29 +1022,29 @@ BN_INLINE void rows_pass(const float *xb, const float *dyb, size_t nr,
 BN_INLINE void rows_sub(const float *xb, const float *dyb, size_t nr,
                         size_t stride, size_t channels, const float *k,
                         float *p1, float *p2, double *s1, double *s2,
-                        enum rows_end end, bool first, bool grad)
+                        enum batchnorm_rows_end end, bool first, bool grad)
 {
 #define ROWS_PASS(END, FIRST)                                                  \
     rows_pass(xb, dyb, nr, stride, channels, k, p1, p2, s1, s2, END, FIRST,    \
               grad)
     switch (end) {
-    case ROWS_STAGE:
-        ROWS_PASS(ROWS_STAGE, false);
+    case BATCHNORM_ROWS_STAGE:
+        ROWS_PASS(BATCHNORM_ROWS_STAGE, false);
         break;
-    case ROWS_CHAIN:
-        ROWS_PASS(ROWS_CHAIN, false);
+    case BATCHNORM_ROWS_CHAIN:
+        ROWS_PASS(BATCHNORM_ROWS_CHAIN, false);
         break;
-    case ROWS_CHAIN_FLUSH:
+    case BATCHNORM_ROWS_CHAIN_FLUSH:
         if (first)
-            ROWS_PASS(ROWS_CHAIN_FLUSH, true);
+            ROWS_PASS(BATCHNORM_ROWS_CHAIN_FLUSH, true);
         else
-            ROWS_PASS(ROWS_CHAIN_FLUSH, false);
+            ROWS_PASS(BATCHNORM_ROWS_CHAIN_FLUSH, false);
         break;
-    case ROWS_FLUSH:
+    case BATCHNORM_ROWS_FLUSH:
         if (first)
-            ROWS_PASS(ROWS_FLUSH, true);
+            ROWS_PASS(BATCHNORM_ROWS_FLUSH, true);
         else
-            ROWS_PASS(ROWS_FLUSH, false);
+            ROWS_PASS(BATCHNORM_ROWS_FLUSH, false);
         break;
     }
 #undef ROWS_PASS
@@ -1094,22 +1072,22 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
     }
     /* x and dy, all rows of a column in one L1 set: see above */
     const bool same_set = stride % (4096 / sizeof(float)) == 0;
-    const size_t sub = grad && same_set ? ROW_SUB_4K : ROW_SUB;
-    const size_t supers = CEIL_DIV(rows, ROW_SUPER);
-    float p1[ROW_STAGE], p2[ROW_STAGE];
-    for (size_t c0 = 0; c0 < channels; c0 += ROW_STAGE) {
-        size_t cn = channels - c0 < ROW_STAGE ? channels - c0 : ROW_STAGE;
+    const size_t sub =
+        grad && same_set ? BATCHNORM_ROW_SUB_4K : BATCHNORM_ROW_SUB;
+    const size_t supers = BATCHNORM_CEIL_DIV(rows, BATCHNORM_ROW_SUPER);
+    float p1[BATCHNORM_ROW_STAGE], p2[BATCHNORM_ROW_STAGE];
+    for (size_t c0 = 0; c0 < channels; c0 += BATCHNORM_ROW_STAGE) {
+        size_t cn = channels - c0 < BATCHNORM_ROW_STAGE ? channels - c0
+                                                        : BATCHNORM_ROW_STAGE;
         size_t r0 = 0;
         for (size_t b = 0; b < supers; b++) {
-            /* at most ROW_SUPER rows, and each sub-block at most sub */
-            size_t nr = rows / supers + (b < rows % supers ? 1 : 0);
-            size_t subs = CEIL_DIV(nr, sub);
+            /* at most BATCHNORM_ROW_SUPER rows, and each sub-block at most sub
+             */
+            size_t nr = batchnorm_part(rows, supers, b);
+            size_t subs = BATCHNORM_CEIL_DIV(nr, sub);
             for (size_t h = 0; h < subs; h++) {
-                size_t hr = nr / subs + (h < nr % subs ? 1 : 0);
-                enum rows_end end = subs == 1      ? ROWS_FLUSH
-                                    : h == 0       ? ROWS_STAGE
-                                    : h + 1 < subs ? ROWS_CHAIN
-                                                   : ROWS_CHAIN_FLUSH;
+                size_t hr = batchnorm_part(nr, subs, h);
+                enum batchnorm_rows_end end = batchnorm_rows_end_of(h, subs);
                 rows_sub(x + r0 * stride + c0,
                          grad ? dy + r0 * stride + c0 : NULL, hr, stride, cn,
                          k + c0, p1, p2, s1 + c0, s2 + c0, end, b == 0, grad);

@@ -762,36 +762,16 @@ BN_INLINE void reduce_flat(const float *x, const float *dy, size_t len,
  * Rows view of the sums in general, as in avx2.c (whose notes give the
  * reasons and the measurements): groups of ROW_VECS vectors (here 64
  * channels, 4 lines of a row) in registers, over sub-blocks of at most
- * ROW_SUB rows (ROW_SUB_4K for the gradient sums at a row stride that is
- * a multiple of 4 KiB), whose float sums are chained through the staging
- * arrays over super-blocks of at most ROW_SUPER rows before one widening
- * into double; the row counts are balanced. A term goes through at most
- * 9 float additions (scalar.c, step 2). Not measured on an AVX-512 core.
+ * BATCHNORM_ROW_SUB rows (BATCHNORM_ROW_SUB_4K for the gradient sums at a row
+ * stride that is a multiple of 4 KiB), whose float sums are chained through the
+ * staging arrays over super-blocks of at most BATCHNORM_ROW_SUPER rows before
+ * one widening into double; the row counts are balanced. A term goes through at
+ * most 9 float additions (scalar.c, step 2). Not measured on an AVX-512 core.
  * A channel count that is not a multiple of the vector length costs a
  * partial vector per row here, so contiguous rows with few phases go to
  * reduce_flat instead.
  */
 #define ROW_VECS 4
-#define ROW_SUPER 24
-#define ROW_SUB 6
-#define ROW_SUB_4K 4
-#define ROW_STAGE 512 /* channels per staging window */
-
-#define CEIL_DIV(a, b) ((a) / (b) + ((a) % (b) != 0))
-/* At most BATCHNORM_BLOCK + 1 float additions per term (scalar.c, step 2,
- * allows BATCHNORM_BLOCK + 2): sub in the register accumulator, then one
- * per further sub-block of a super-block. */
-_Static_assert(ROW_SUB + CEIL_DIV(ROW_SUPER, ROW_SUB) - 1 <=
-                   BATCHNORM_BLOCK + 1,
-               "rows view: too many float additions per term");
-_Static_assert(ROW_SUB_4K + CEIL_DIV(ROW_SUPER, ROW_SUB_4K) - 1 <=
-                   BATCHNORM_BLOCK + 1,
-               "rows view: too many float additions per term");
-
-/* What a sub-block does with its float sums: the first of several is
- * staged, the next ones are added to the staged sums, the last one (or
- * the only one) adds them and is widened into the double sums. */
-enum rows_end { ROWS_STAGE, ROWS_CHAIN, ROWS_CHAIN_FLUSH, ROWS_FLUSH };
 
 /* The widened lanes of v added into s[0..count-1], or stored there for
  * the first super-block. */
@@ -818,8 +798,8 @@ BN_INLINE void flush_rows(__m512 v, double *s, size_t count, bool first)
 BN_INLINE void rows_block(const float *xb, const float *dyb, size_t nr,
                           size_t stride, size_t j, size_t vecs, bool partial,
                           size_t width, const float *k, float *p1, float *p2,
-                          double *s1, double *s2, enum rows_end end, bool first,
-                          bool grad)
+                          double *s1, double *s2, enum batchnorm_rows_end end,
+                          bool first, bool grad)
 {
     const __mmask16 vmask = partial ? tail_mask(width) : 0;
     __m512 vk[ROW_VECS], a1[ROW_VECS], a2[ROW_VECS];
@@ -847,14 +827,14 @@ BN_INLINE void rows_block(const float *xb, const float *dyb, size_t nr,
         }
     }
     /* Whole vectors in the staging arrays (their dead lanes hold 0): j is
-     * below the window's channel count, which is at most ROW_STAGE. */
+     * below the window's channel count, at most BATCHNORM_ROW_STAGE. */
     for (size_t v = 0; v < vecs; v++) {
         size_t at = j + v * LANES;
-        if (end == ROWS_CHAIN || end == ROWS_CHAIN_FLUSH) {
+        if (end == BATCHNORM_ROWS_CHAIN || end == BATCHNORM_ROWS_CHAIN_FLUSH) {
             a1[v] = _mm512_add_ps(_mm512_loadu_ps(p1 + at), a1[v]);
             a2[v] = _mm512_add_ps(_mm512_loadu_ps(p2 + at), a2[v]);
         }
-        if (end == ROWS_STAGE || end == ROWS_CHAIN) {
+        if (end == BATCHNORM_ROWS_STAGE || end == BATCHNORM_ROWS_CHAIN) {
             _mm512_storeu_ps(p1 + at, a1[v]);
             _mm512_storeu_ps(p2 + at, a2[v]);
         } else {
@@ -865,11 +845,11 @@ BN_INLINE void rows_block(const float *xb, const float *dyb, size_t nr,
     }
 }
 
-/* One sub-block over channels 0..channels-1 (at most ROW_STAGE). */
+/* One sub-block over channels 0..channels-1 (at most BATCHNORM_ROW_STAGE). */
 BN_INLINE void rows_pass(const float *xb, const float *dyb, size_t nr,
                          size_t stride, size_t channels, const float *k,
                          float *p1, float *p2, double *s1, double *s2,
-                         enum rows_end end, bool first, bool grad)
+                         enum batchnorm_rows_end end, bool first, bool grad)
 {
     size_t j = 0;
     for (; j + ROW_VECS * LANES <= channels; j += ROW_VECS * LANES)
@@ -889,29 +869,29 @@ BN_INLINE void rows_pass(const float *xb, const float *dyb, size_t nr,
 BN_INLINE void rows_sub(const float *xb, const float *dyb, size_t nr,
                         size_t stride, size_t channels, const float *k,
                         float *p1, float *p2, double *s1, double *s2,
-                        enum rows_end end, bool first, bool grad)
+                        enum batchnorm_rows_end end, bool first, bool grad)
 {
 #define ROWS_PASS(END, FIRST)                                                  \
     rows_pass(xb, dyb, nr, stride, channels, k, p1, p2, s1, s2, END, FIRST,    \
               grad)
     switch (end) {
-    case ROWS_STAGE:
-        ROWS_PASS(ROWS_STAGE, false);
+    case BATCHNORM_ROWS_STAGE:
+        ROWS_PASS(BATCHNORM_ROWS_STAGE, false);
         break;
-    case ROWS_CHAIN:
-        ROWS_PASS(ROWS_CHAIN, false);
+    case BATCHNORM_ROWS_CHAIN:
+        ROWS_PASS(BATCHNORM_ROWS_CHAIN, false);
         break;
-    case ROWS_CHAIN_FLUSH:
+    case BATCHNORM_ROWS_CHAIN_FLUSH:
         if (first)
-            ROWS_PASS(ROWS_CHAIN_FLUSH, true);
+            ROWS_PASS(BATCHNORM_ROWS_CHAIN_FLUSH, true);
         else
-            ROWS_PASS(ROWS_CHAIN_FLUSH, false);
+            ROWS_PASS(BATCHNORM_ROWS_CHAIN_FLUSH, false);
         break;
-    case ROWS_FLUSH:
+    case BATCHNORM_ROWS_FLUSH:
         if (first)
-            ROWS_PASS(ROWS_FLUSH, true);
+            ROWS_PASS(BATCHNORM_ROWS_FLUSH, true);
         else
-            ROWS_PASS(ROWS_FLUSH, false);
+            ROWS_PASS(BATCHNORM_ROWS_FLUSH, false);
         break;
     }
 #undef ROWS_PASS
@@ -937,22 +917,22 @@ BN_INLINE void reduce_rows(const float *x, const float *dy, size_t rows,
     }
     /* x and dy, all rows of a column in one L1 set: see avx2.c */
     const bool same_set = stride % (4096 / sizeof(float)) == 0;
-    const size_t sub = grad && same_set ? ROW_SUB_4K : ROW_SUB;
-    const size_t supers = CEIL_DIV(rows, ROW_SUPER);
-    float p1[ROW_STAGE], p2[ROW_STAGE];
-    for (size_t c0 = 0; c0 < channels; c0 += ROW_STAGE) {
-        size_t cn = channels - c0 < ROW_STAGE ? channels - c0 : ROW_STAGE;
+    const size_t sub =
+        grad && same_set ? BATCHNORM_ROW_SUB_4K : BATCHNORM_ROW_SUB;
+    const size_t supers = BATCHNORM_CEIL_DIV(rows, BATCHNORM_ROW_SUPER);
+    float p1[BATCHNORM_ROW_STAGE], p2[BATCHNORM_ROW_STAGE];
+    for (size_t c0 = 0; c0 < channels; c0 += BATCHNORM_ROW_STAGE) {
+        size_t cn = channels - c0 < BATCHNORM_ROW_STAGE ? channels - c0
+                                                        : BATCHNORM_ROW_STAGE;
         size_t r0 = 0;
         for (size_t b = 0; b < supers; b++) {
-            /* at most ROW_SUPER rows, and each sub-block at most sub */
-            size_t nr = rows / supers + (b < rows % supers ? 1 : 0);
-            size_t subs = CEIL_DIV(nr, sub);
+            /* at most BATCHNORM_ROW_SUPER rows, and each sub-block at most sub
+             */
+            size_t nr = batchnorm_part(rows, supers, b);
+            size_t subs = BATCHNORM_CEIL_DIV(nr, sub);
             for (size_t h = 0; h < subs; h++) {
-                size_t hr = nr / subs + (h < nr % subs ? 1 : 0);
-                enum rows_end end = subs == 1      ? ROWS_FLUSH
-                                    : h == 0       ? ROWS_STAGE
-                                    : h + 1 < subs ? ROWS_CHAIN
-                                                   : ROWS_CHAIN_FLUSH;
+                size_t hr = batchnorm_part(nr, subs, h);
+                enum batchnorm_rows_end end = batchnorm_rows_end_of(h, subs);
                 rows_sub(x + r0 * stride + c0,
                          grad ? dy + r0 * stride + c0 : NULL, hr, stride, cn,
                          k + c0, p1, p2, s1 + c0, s2 + c0, end, b == 0, grad);

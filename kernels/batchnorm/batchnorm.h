@@ -49,6 +49,65 @@
 /* Float additions per accumulator lane between two flushes into double. */
 #define BATCHNORM_BLOCK 8
 
+/*
+ * The rows-view sums' schedule, shared by the SIMD units (avx2.c,
+ * reduce_rows, says why and what it gained): at most BATCHNORM_ROW_STAGE
+ * channels at a time, rows in ceil(rows / BATCHNORM_ROW_SUPER)
+ * super-blocks of nearly equal size, each in nearly equal sub-blocks of
+ * at most BATCHNORM_ROW_SUB rows (BATCHNORM_ROW_SUB_4K for the gradient
+ * sums at a row stride of a multiple of 4 KiB); a sub-block's float sums
+ * are chained in float into the next one, and a super-block's are widened
+ * into double.
+ */
+#define BATCHNORM_ROW_SUPER 24
+#define BATCHNORM_ROW_SUB 6
+#define BATCHNORM_ROW_SUB_4K 4
+#define BATCHNORM_ROW_STAGE 512
+
+#define BATCHNORM_CEIL_DIV(a, b) ((a) / (b) + ((a) % (b) != 0))
+/* At most BATCHNORM_BLOCK + 1 float additions per term (scalar.c, step 2,
+ * allows BATCHNORM_BLOCK + 2): sub in the register accumulator, then one
+ * per further sub-block of a super-block. */
+_Static_assert(BATCHNORM_ROW_SUB +
+                       BATCHNORM_CEIL_DIV(BATCHNORM_ROW_SUPER,
+                                          BATCHNORM_ROW_SUB) -
+                       1 <=
+                   BATCHNORM_BLOCK + 1,
+               "rows view: too many float additions per term");
+_Static_assert(BATCHNORM_ROW_SUB_4K +
+                       BATCHNORM_CEIL_DIV(BATCHNORM_ROW_SUPER,
+                                          BATCHNORM_ROW_SUB_4K) -
+                       1 <=
+                   BATCHNORM_BLOCK + 1,
+               "rows view: too many float additions per term");
+
+/* What a sub-block does with its float sums: the first of several is
+ * staged, the next ones are added to the staged sums, the last one (or
+ * the only one) adds them and is widened into the double sums. */
+enum batchnorm_rows_end {
+    BATCHNORM_ROWS_STAGE,
+    BATCHNORM_ROWS_CHAIN,
+    BATCHNORM_ROWS_CHAIN_FLUSH,
+    BATCHNORM_ROWS_FLUSH
+};
+
+/* Part i of `total` cut into `parts` nearly equal parts (the first
+ * total % parts one larger). */
+static inline size_t batchnorm_part(size_t total, size_t parts, size_t i)
+{
+    return total / parts + (i < total % parts ? 1 : 0);
+}
+
+/* The end of sub-block h of `subs`. */
+static inline enum batchnorm_rows_end batchnorm_rows_end_of(size_t h,
+                                                            size_t subs)
+{
+    return subs == 1      ? BATCHNORM_ROWS_FLUSH
+           : h == 0       ? BATCHNORM_ROWS_STAGE
+           : h + 1 < subs ? BATCHNORM_ROWS_CHAIN
+                          : BATCHNORM_ROWS_CHAIN_FLUSH;
+}
+
 /* Samples per channel for the shift k (scalar.c, step 1). */
 #define BATCHNORM_SAMPLES 8
 
