@@ -79,16 +79,22 @@ void test_rng_for(test_rng *rng, uint64_t tag)
 
 static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 
+/* Bytes between the data's end and the guard page: 0 for GUARD_FLUSH,
+ * else the fewest (0..60) that put the start `misalign` bytes past a
+ * 64-byte boundary. */
+static size_t guarded_gap(size_t bytes, size_t misalign)
+{
+    if (misalign == GUARD_FLUSH)
+        return 0;
+    return ((size_t)128 - (misalign + bytes) % 64) % 64;
+}
+
 static size_t guarded_layout(size_t count, size_t misalign, size_t *data_off)
 {
     size_t page = page_size();
-    size_t bytes = count * sizeof(float);
-    /* The data end is page-aligned; its start must be misalign past a
-     * 64-byte boundary, so pad the front until both hold. */
-    size_t front = (64 - (bytes + (64 - misalign)) % 64) % 64;
-    size_t used = bytes + front;
+    size_t used = count * sizeof(float) + guarded_gap(count * 4, misalign);
     size_t pages = (used + page - 1) / page;
-    *data_off = pages * page - bytes;
+    *data_off = pages * page - used;
     return pages * page + page; /* plus the guard page */
 }
 
@@ -106,7 +112,7 @@ float *guarded_alloc(size_t count, size_t misalign)
     if (mprotect(base + total - page_size(), page_size(), PROT_NONE) != 0)
         abort();
     float *p = (float *)(base + off);
-    canary_fill(p, count);
+    canary_fill(p, count + guarded_gap(count * 4, misalign) / sizeof(float));
     return p;
 }
 
@@ -115,7 +121,16 @@ void guarded_free(float *p, size_t count, size_t misalign)
     if (p == NULL)
         return;
     size_t off, total = guarded_layout(count, misalign, &off);
+    size_t gap = guarded_gap(count * sizeof(float), misalign) / sizeof(float);
+    CHECK(canary_intact(p + count, gap),
+          "guarded buffer of %zu floats (misalign %zu): written past its end",
+          count, misalign);
     munmap((char *)p - off, total);
+}
+
+size_t guarded_misalign(test_rng *rng)
+{
+    return rng_below(rng, 2) ? GUARD_FLUSH : 4 * rng_below(rng, 16);
 }
 
 /* ---- canaries ---- */

@@ -40,14 +40,23 @@ void test_rng_for(test_rng *rng, uint64_t tag);
 
 /* ---- guarded buffers ---- */
 /*
- * A buffer of `count` floats whose last element ends exactly where a
- * PROT_NONE page begins, starting `misalign` bytes (0..63, a multiple of 4)
- * past a 64-byte boundary. Any read or write past the end faults. Contents
- * are filled with a signalling pattern. Returns NULL only for count == 0
- * (then nothing needs freeing). Aborts the test on mmap failure.
+ * A buffer of `count` floats followed by a PROT_NONE page, starting
+ * `misalign` bytes (0..63, a multiple of 4) past a 64-byte boundary. The
+ * start's alignment fixes where the end falls: it is followed by a gap of
+ * 0..60 bytes before the guard page, filled with canaries that
+ * guarded_free checks (a write past the end fails the case; a read past
+ * it goes unnoticed within the gap). misalign = GUARD_FLUSH instead ends
+ * the last element exactly where the guard page begins, so that any read
+ * or write past the end faults (the start is then wherever that puts
+ * it). Contents are filled with a signalling pattern. Returns NULL only
+ * for count == 0 (then nothing needs freeing). Aborts the test on mmap
+ * failure. guarded_misalign draws GUARD_FLUSH half of the time and one of
+ * the 16 misalignments otherwise.
  */
+#define GUARD_FLUSH ((size_t)-1)
 float *guarded_alloc(size_t count, size_t misalign);
 void guarded_free(float *p, size_t count, size_t misalign);
+size_t guarded_misalign(test_rng *rng);
 
 /* ---- canaries ---- */
 /* Fills with a recognisable NaN pattern; check returns true if unchanged. */

@@ -137,7 +137,7 @@ static void test_single_elements(void)
 static void test_row_past_2_24(void)
 {
     size_t n = ((size_t)1 << 24) + 1;
-    float *x = guarded_alloc(n, 4), *y = guarded_alloc(n, 8);
+    float *x = guarded_alloc(n, GUARD_FLUSH), *y = guarded_alloc(n, 8);
     test_rng rng;
     test_rng_for(&rng, 2424);
     for (size_t i = 0; i < n; i++)
@@ -165,7 +165,7 @@ static void test_row_past_2_24(void)
     CHECK(rel_err(y[n - 1], want_last) <= 2e-6, "tail element");
     CHECK(worst <= 2e-6, "worst relative error %.3g over 2^24 + 1", worst);
     printf("  2^24 + 1 row: worst relative error %.3g\n", worst);
-    guarded_free(x, n, 4);
+    guarded_free(x, n, GUARD_FLUSH);
     guarded_free(y, n, 8);
 }
 

@@ -271,7 +271,7 @@ static void check_rope_case(test_rng *rng, size_t tokens, size_t heads,
     guarded_free(x, span, misalign);
 }
 
-static size_t random_misalign(test_rng *rng) { return 4 * rng_below(rng, 16); }
+static size_t random_misalign(test_rng *rng) { return guarded_misalign(rng); }
 
 /* ---- cases ---- */
 
@@ -306,11 +306,11 @@ static void table_every_width(void)
 static void table_misalignments(void)
 {
     static const size_t widths[] = {2, 6, 14, 30, 34, 62, 66, 126, 130};
-    for (size_t m = 0; m < 64; m += 4)
+    for (size_t m = 0; m <= 64; m += 4)
         for (size_t i = 0; i < sizeof(widths) / sizeof(*widths); i++)
             for (int l = 0; l < 2; l++)
                 check_table_case(3, widths[i], widths[i], 1000 + m, 10000.0,
-                                 layouts[l], m);
+                                 layouts[l], m < 64 ? m : GUARD_FLUSH);
 }
 
 /* Positions crossing block (16) and superblock (512) boundaries, near

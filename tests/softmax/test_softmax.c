@@ -199,11 +199,14 @@ static void test_lengths(void)
     test_rng_for(&rng, 1);
     for (size_t n = 1; n <= 160; n++)
         for (int lf = 0; lf < 2; lf++)
-            for (int ip = 0; ip < 2; ip++) {
-                gen_kind kind = (gen_kind)((n + (size_t)lf) % 3);
-                run_row(n, kind, lf, ip, 0, (n * 4) % 64, (n * 12 + 20) % 64,
-                        &rng, NULL);
-            }
+            for (int ip = 0; ip < 2; ip++)
+                for (int flush_y = 0; flush_y < 2; flush_y++) {
+                    gen_kind kind = (gen_kind)((n + (size_t)lf) % 3);
+                    run_row(n, kind, lf, ip, 0,
+                            flush_y ? (n * 4) % 64 : GUARD_FLUSH,
+                            flush_y ? GUARD_FLUSH : (n * 12 + 20) % 64, &rng,
+                            NULL);
+                }
 }
 
 /* Every generator on a set of lengths around the tiles. */
@@ -219,7 +222,8 @@ static void test_distributions(void)
             for (int lf = 0; lf < 2; lf++)
                 run_row(lengths[li], (gen_kind)g, lf, li % 2 == 1,
                         li % 3 == 0 ? SIMDNN_SOFTMAX_MASKED_ROW_ZERO : 0,
-                        (li * 4) % 64, (li * 8) % 64, &rng, NULL);
+                        li % 4 < 2 ? GUARD_FLUSH : (li * 4) % 64,
+                        li % 4 < 2 ? (li * 8) % 64 : GUARD_FLUSH, &rng, NULL);
 }
 
 /* Tile multiples and large rows. */
@@ -243,10 +247,12 @@ static void test_large(void)
                 lf != (int)(li % 2))
                 continue;
             gen_kind kind = (gen_kind)(li % 3);
-            run_row(lengths[li], kind, lf, li % 2 == 0, 0, 4 * (li % 16),
-                    60 - 4 * (li % 16), &rng, NULL);
+            run_row(lengths[li], kind, lf, li % 2 == 0, 0,
+                    li % 4 < 2 ? GUARD_FLUSH : 4 * (li % 16),
+                    li % 4 < 2 ? 60 - 4 * (li % 16) : GUARD_FLUSH, &rng, NULL);
             if (lengths[li] >= 65536 && lengths[li] < ((size_t)1 << 21))
-                run_row(lengths[li], GEN_HUGE, lf, false, 0, 0, 4, &rng, NULL);
+                run_row(lengths[li], GEN_HUGE, lf, false, 0, GUARD_FLUSH, 4,
+                        &rng, NULL);
         }
 }
 
@@ -261,7 +267,7 @@ static void test_2p24(void)
     const size_t n = (size_t)1 << 24;
     test_rng rng;
     test_rng_for(&rng, 4);
-    float *x = guarded_alloc(n, 16);
+    float *x = guarded_alloc(n, GUARD_FLUSH);
     float *y = guarded_alloc(n, 36);
     for (size_t i = 0; i < n; i++)
         x[i] = (float)rng_uniform(&rng, -20, 5);
@@ -277,7 +283,7 @@ static void test_2p24(void)
             *w = worst;
     }
     guarded_free(y, n, 36);
-    guarded_free(x, n, 16);
+    guarded_free(x, n, GUARD_FLUSH);
 }
 
 /* Several rows with strides larger than the row: gaps stay untouched,
@@ -297,9 +303,11 @@ static void test_rows_strides(void)
                     size_t rows = rows_list[ri], n = n_list[ni];
                     size_t xs = n + pads[pi], ys = n + pads[(pi + 1) % 4];
                     size_t xc = (rows - 1) * xs + n, yc = (rows - 1) * ys + n;
-                    float *x = guarded_alloc(xc, 4 * (ni % 16));
-                    float *y = guarded_alloc(yc, 4 * (ri % 16));
-                    float *one = guarded_alloc(n, 8);
+                    size_t mx = lf ? GUARD_FLUSH : 4 * (ni % 16);
+                    size_t my = lf ? 4 * (ri % 16) : GUARD_FLUSH;
+                    float *x = guarded_alloc(xc, mx);
+                    float *y = guarded_alloc(yc, my);
+                    float *one = guarded_alloc(n, GUARD_FLUSH);
                     fill(x, xc, 1, (gen_kind)((ri + ni) % 3), &rng);
                     unsigned flags =
                         pi % 2 ? SIMDNN_SOFTMAX_MASKED_ROW_ZERO : 0;
@@ -341,9 +349,9 @@ static void test_rows_strides(void)
                                   "in place gap written");
                     }
                     free(keep);
-                    guarded_free(one, n, 8);
-                    guarded_free(y, yc, 4 * (ri % 16));
-                    guarded_free(x, xc, 4 * (ni % 16));
+                    guarded_free(one, n, GUARD_FLUSH);
+                    guarded_free(y, yc, my);
+                    guarded_free(x, xc, mx);
                 }
 }
 
@@ -417,7 +425,9 @@ static void test_special(void)
                         break;
                     }
                     run_row(n, GEN_UNIFORM10, lf, (n + k) % 2 == 0, flags,
-                            (4 * (n + k)) % 64, (8 * n) % 64, &rng, buf);
+                            (n + k) % 4 < 2 ? GUARD_FLUSH : (4 * (n + k)) % 64,
+                            (n + k) % 4 < 2 ? (8 * n) % 64 : GUARD_FLUSH, &rng,
+                            buf);
                 }
     free(buf);
 }
@@ -443,7 +453,7 @@ static void test_long_special(void)
     };
     test_rng rng;
     test_rng_for(&rng, 8);
-    float *x = guarded_alloc(n, 8);
+    float *x = guarded_alloc(n, GUARD_FLUSH);
     float *y = guarded_alloc(n, 44);
     float *orig = xmalloc(n * sizeof(float));
     for (int k = 0; k < L_COUNT; k++)
@@ -496,7 +506,7 @@ static void test_long_special(void)
             }
     free(orig);
     guarded_free(y, n, 44);
-    guarded_free(x, n, 8);
+    guarded_free(x, n, GUARD_FLUSH);
 }
 
 /* The general-axis form: many outer x axis x inner shapes, specials in
@@ -541,8 +551,10 @@ static void test_axis(void)
                                rng_below(&rng, inner)] = -INFINITY;
                         }
                         size_t mis = (4 * (ii + ai)) % 64;
-                        float *x = guarded_alloc(count, mis);
-                        float *y = ip ? x : guarded_alloc(count, 60 - mis);
+                        size_t mx = (ii + ai) % 4 < 2 ? GUARD_FLUSH : mis;
+                        size_t my = (ii + ai) % 4 < 2 ? 60 - mis : GUARD_FLUSH;
+                        float *x = guarded_alloc(count, mx);
+                        float *y = ip ? x : guarded_alloc(count, my);
                         memcpy(x, orig, count * sizeof(float));
                         CHECK(axis_fns[lf](x, y, outer, axis, inner, flags) ==
                                   SIMDNN_SUCCESS,
@@ -560,9 +572,9 @@ static void test_axis(void)
                         if (!ip) {
                             CHECK(memcmp(x, orig, count * sizeof(float)) == 0,
                                   "%s: x modified", what);
-                            guarded_free(y, count, 60 - mis);
+                            guarded_free(y, count, my);
                         }
-                        guarded_free(x, count, mis);
+                        guarded_free(x, count, mx);
                         free(orig);
                     }
 }
