@@ -272,7 +272,8 @@ BN_INLINE void map_flat(const float *x, const float *dy, float *y, size_t len,
  * vector of constants loaded once per block and used for all its rows,
  * each block's loads before its stores (avx2.c says why). A channel count
  * that is not a multiple of the vector length costs a partial vector per
- * row.
+ * row. With `down` the columns of each block go from the last to the
+ * first (walk_down, below).
  */
 #define ROW_BLOCK_Y 4
 #define ROW_BLOCK_DX 2
@@ -296,7 +297,8 @@ BN_INLINE void map_block(const float *x, const float *dy, float *y, size_t at,
 BN_INLINE void map_strided(const float *x, const float *dy, float *y,
                            size_t rows, size_t channels, size_t stride,
                            const float *m, const float *a, const float *b,
-                           const float *r, bool relu, bool grad, bool stream)
+                           const float *r, bool relu, bool grad, bool stream,
+                           bool down)
 {
     const size_t block = grad ? ROW_BLOCK_DX : ROW_BLOCK_Y;
     size_t full = channels & ~(size_t)(LANES - 1);
@@ -304,7 +306,8 @@ BN_INLINE void map_strided(const float *x, const float *dy, float *y,
     for (; row + block <= rows; row += block) {
         size_t at = row * stride;
         const float *dyr = grad ? dy + at : NULL;
-        for (size_t j = 0; j < full; j += LANES) {
+        for (size_t jj = 0; jj < full; jj += LANES) {
+            size_t j = down ? full - LANES - jj : jj;
             struct consts k = gather(m, a, b, r, j, grad);
             map_block(x + at, dyr, y + at, j, stride, block, &k, relu, grad,
                       stream);
@@ -332,6 +335,17 @@ BN_INLINE void map_strided(const float *x, const float *dy, float *y,
     }
 }
 
+/* The maps of y walk the columns downward when y lies just above x
+ * modulo 4 KiB (avx2.c, walk_down, says why and how it was measured; the
+ * window is AVX2's, not measured on an AVX-512 core). */
+#define ALIAS_WINDOW 320
+
+BN_INLINE bool walk_down(const float *x, const float *y)
+{
+    size_t d = ((uintptr_t)y - (uintptr_t)x) & 4095;
+    return d != 0 && d < ALIAS_WINDOW;
+}
+
 /* Contiguous rows take the flat walk unless the channel count is a
  * multiple of the vector length (then the row blocks are faster), or
  * when streaming to rows that do not start on an ALIGN_BYTES boundary
@@ -349,10 +363,13 @@ BN_INLINE void map_rows(const float *x, const float *dy, float *y, size_t rows,
                  stream);
     else if (stream && aligned)
         map_strided(x, dy, y, rows, channels, stride, m, a, b, r, relu, grad,
-                    true);
+                    true, false);
+    else if (!grad && walk_down(x, y))
+        map_strided(x, dy, y, rows, channels, stride, m, a, b, r, relu, grad,
+                    false, true);
     else
         map_strided(x, dy, y, rows, channels, stride, m, a, b, r, relu, grad,
-                    false);
+                    false, false);
 }
 
 /* The exported maps: every combination of ReLU and streaming is its own

@@ -274,7 +274,9 @@ BN_INLINE void map_flat(const float *x, const float *dy, float *y, size_t len,
  * vector of constants loaded once per block and used for all its rows,
  * each block's loads before its stores (avx2.c says why). A channel count
  * that is not a multiple of the vector length costs a partial vector per
- * row.
+ * row. The columns always go upward: the x86 units walk them downward
+ * when y lies just above x modulo 4 KiB (avx2.c, walk_down), a measured
+ * Zen 3 effect that no ARM core here could be measured for.
  */
 #define ROW_BLOCK_Y 4
 #define ROW_BLOCK_DX 2

@@ -3,8 +3,10 @@
  *
  * Every case compares the library with the double oracle (oracle.c) under
  * the bounds the header documents. Every buffer the library touches is a
- * guarded buffer (it ends at a PROT_NONE page, so any over-read or
- * over-write past the end faults) starting at a random misalignment.
+ * guarded buffer (test_util.h), drawn by guarded_misalign: half of them end
+ * exactly at a PROT_NONE page, so that any over-read or over-write past the
+ * end faults; the others start at a random misalignment, and a write into
+ * the canaries after their end fails the case.
  *
  * Cases:
  * - inference, training and backward over the shape matrix (tails of
@@ -21,7 +23,8 @@
  * - constant channels and count 1 (variance 0): no NaN, outputs beta;
  * - a NaN stays in its channel (training) or its element (inference);
  * - outputs of 16 MiB and more (non-temporal stores on x86), odd shapes;
- * - splitting inference over image ranges gives bitwise the same result;
+ * - splitting inference over image ranges gives bitwise the same result,
+ *   and so does y at any offset from x modulo 4 KiB;
  * - every invalid argument the header lists returns
  *   SIMDNN_INVALID_ARGUMENT with every output untouched (canaries).
  */
@@ -45,7 +48,7 @@ static gbuf gb_new(size_t count, test_rng *rng)
 {
     gbuf b;
     b.count = count;
-    b.misalign = 4 * rng_below(rng, 16);
+    b.misalign = guarded_misalign(rng);
     b.p = guarded_alloc(count, b.misalign);
     return b;
 }
@@ -58,7 +61,7 @@ static void gb_free(gbuf *b)
 
 static double *dalloc(size_t count)
 {
-    double *p = malloc((count ? count : 1) * sizeof(double));
+    double *p = calloc(count ? count : 1, sizeof(double));
     if (p == NULL) {
         fprintf(stderr, "out of memory\n");
         abort();
@@ -767,6 +770,74 @@ static void test_inference_split(void)
     }
 }
 
+/* ---- output placement ---- */
+
+/*
+ * Inference with y placed d bytes above x modulo 4 KiB (the x86 units
+ * walk the columns of NHWC row blocks downward for some d: avx2.c,
+ * walk_down) gives bitwise the result of y in a buffer of its own, for
+ * channel counts that take the row blocks (multiples of 8 and 16, 1024:
+ * rows 4 KiB apart) and ones that do not, and rows that fill blocks or
+ * leave some over.
+ */
+static void test_inference_offsets(void)
+{
+    static const size_t channels[] = {8, 24, 64, 72, 1000, 1024};
+    static const size_t rows_list[] = {1, 3, 9};
+    static const size_t offsets[] = {0, 4, 32, 64, 316, 320, 2048, 4092};
+    test_rng rng;
+    test_rng_for(&rng, 0x0FF5);
+    for (size_t ci = 0; ci < sizeof(channels) / sizeof(*channels); ci++)
+        for (size_t ri = 0; ri < sizeof(rows_list) / sizeof(*rows_list); ri++) {
+            size_t c = channels[ci], sp = rows_list[ri], total = c * sp;
+            gbuf g = gb_new(c, &rng), be = gb_new(c, &rng);
+            gbuf mean = gb_new(c, &rng), var = gb_new(c, &rng);
+            gbuf want = gb_new(total, &rng);
+            fill_uniform(g.p, c, -2, 2, &rng);
+            fill_uniform(be.p, c, -1, 1, &rng);
+            fill_uniform(mean.p, c, -1, 1, &rng);
+            fill_uniform(var.p, c, 0.1, 3, &rng);
+            unsigned flags = ri == 1 ? SIMDNN_BATCHNORM_FUSE_RELU : 0;
+            for (size_t oi = 0; oi < sizeof(offsets) / sizeof(*offsets); oi++) {
+                /* x at the start of one buffer, y ending at its end. */
+                size_t gap = (offsets[oi] / 4 + 1024 - total % 1024) % 1024;
+                size_t span = 2 * total + gap;
+                float *buf = guarded_alloc(span, GUARD_FLUSH);
+                float *x = buf, *y = buf + total + gap;
+                fill_uniform(x, total, -5, 5, &rng);
+                simdnn_status s0 = simdnn_batchnorm_inference_f32(
+                    x, want.p, 1, c, sp, SIMDNN_NHWC, g.p, be.p, mean.p, var.p,
+                    1e-5f, flags);
+                simdnn_status s1 = simdnn_batchnorm_inference_f32(
+                    x, y, 1, c, sp, SIMDNN_NHWC, g.p, be.p, mean.p, var.p,
+                    1e-5f, flags);
+                CHECK(s0 == SIMDNN_SUCCESS && s1 == SIMDNN_SUCCESS,
+                      "offsets statuses %d %d", (int)s0, (int)s1);
+                CHECK(memcmp(y, want.p, total * sizeof(float)) == 0,
+                      "C=%zu rows=%zu, y %zu bytes above x modulo 4 KiB: "
+                      "differs from y in a buffer of its own",
+                      c, sp, offsets[oi]);
+                CHECK(canary_intact(x + total, gap),
+                      "C=%zu rows=%zu: the gap between x and y written", c, sp);
+                /* In place, last: x is overwritten. */
+                if (oi + 1 == sizeof(offsets) / sizeof(*offsets)) {
+                    simdnn_status s2 = simdnn_batchnorm_inference_f32(
+                        x, x, 1, c, sp, SIMDNN_NHWC, g.p, be.p, mean.p, var.p,
+                        1e-5f, flags);
+                    CHECK(s2 == SIMDNN_SUCCESS &&
+                              memcmp(x, want.p, total * sizeof(float)) == 0,
+                          "C=%zu rows=%zu in place: differs", c, sp);
+                }
+                guarded_free(buf, span, GUARD_FLUSH);
+            }
+            gb_free(&want);
+            gb_free(&g);
+            gb_free(&be);
+            gb_free(&mean);
+            gb_free(&var);
+        }
+}
+
 /* ---- invalid arguments ---- */
 
 enum { N = 2, C = 3, S = 5, T = N * C * S };
@@ -1013,6 +1084,7 @@ static void run(void)
     test_case("invalid_arguments", test_invalid_arguments);
     test_case("inference_matrix", test_inference_matrix);
     test_case("inference_split", test_inference_split);
+    test_case("inference_offsets", test_inference_offsets);
     test_case("training_matrix", test_training_matrix);
     test_case("exact_statistics", test_exact_statistics);
     test_case("constant_channels", test_constant_channels);
