@@ -551,7 +551,11 @@ BN_INLINE void reduce_planes(const float *x, const float *dy, size_t images,
  * Planes view, short planes (spatial <= SHORT_PLANE): GROUP channels in
  * lockstep, one accumulator pair per channel, as in avx2.c (which says
  * why). Each float lane takes at most BATCHNORM_BLOCK additions before it
- * is widened into the channel's double accumulator.
+ * is widened into the channel's double accumulator. The x86 units take
+ * the gradient sums of such planes in one flat walk instead (avx2.c,
+ * reduce_flat_planes), which on Zen 3 saved the 32-byte loads that
+ * straddle cache lines; here, with 16-byte loads and no core to measure
+ * on, the gradient sums keep this walk.
  */
 #define SHORT_PLANE 64
 #define GROUP 4

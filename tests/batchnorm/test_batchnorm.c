@@ -21,7 +21,8 @@
  *   bound in terms of the normalized output, far tighter than the general
  *   one), and one channel of 2^22 elements;
  * - constant channels and count 1 (variance 0): no NaN, outputs beta;
- * - a NaN stays in its channel (training) or its element (inference);
+ * - a NaN stays in its channel (training, backward) or its element
+ *   (inference);
  * - outputs of 16 MiB and more (non-temporal stores on x86), odd shapes;
  * - splitting inference over image ranges gives bitwise the same result,
  *   and so does y at any offset from x modulo 4 KiB;
@@ -713,6 +714,33 @@ static void test_nan_channel(void)
                   "NaN %s n=%zu c=%zu sp=%zu (count %zu): %zu wrong training "
                   "results, %zu NaN inference outputs",
                   layout_name(layout), n, c, sp, count, bad, nans);
+            /* Backward: NaNs at both ends of channel 2 (where a vector
+             * may hold its neighbours' elements too) make its dgamma and
+             * dx NaN and nothing else. */
+            x.p[bn_index(layout, c, sp, 0, 2, 0)] = nanf("");
+            x.p[bn_index(layout, c, sp, n - 1, 2, sp - 1)] = nanf("");
+            gbuf dy = gb_new(total, &rng), dg = gb_new(c, &rng);
+            gbuf db = gb_new(c, &rng);
+            fill_uniform(dy.p, total, -1, 1, &rng);
+            simdnn_status st3 = simdnn_batchnorm_backward_f32(
+                x.p, dy.p, y.p, n, c, sp, layout, NULL, mean.p, var.p, 1e-5f,
+                dg.p, db.p);
+            size_t wrong = 0;
+            for (size_t ch = 0; ch < c; ch++) {
+                wrong += isnan(db.p[ch]) || isnan(dg.p[ch]) != (ch == 2);
+                for (size_t i = 0; i < n; i++)
+                    for (size_t s = 0; s < sp; s++)
+                        wrong +=
+                            isnan(y.p[bn_index(layout, c, sp, i, ch, s)]) !=
+                            (ch == 2);
+            }
+            CHECK(st3 == SIMDNN_SUCCESS && wrong == 0,
+                  "NaN backward %s n=%zu c=%zu sp=%zu: %zu results NaN where "
+                  "they should not be or not NaN where they should",
+                  layout_name(layout), n, c, sp, wrong);
+            gb_free(&dy);
+            gb_free(&dg);
+            gb_free(&db);
             free(om);
             free(ov);
             free(want);
