@@ -390,18 +390,23 @@ static void exp_scale_store(const float *x, float *y, size_t n, float m,
 static void softmax_f32_avx512(const float *x, float *y, size_t rows, size_t n,
                                size_t x_stride, size_t y_stride, unsigned flags)
 {
-    for (size_t row = 0; row < rows; row++) {
-        const float *xr = x + row * x_stride;
-        float *yr = y + row * y_stride;
-        if (n >= SOFTMAX_ONLINE_MIN) {
+    if (n >= SOFTMAX_ONLINE_MIN) {
+        for (size_t row = 0; row < rows; row++) {
+            const float *xr = x + row * x_stride;
             float m;
             const double sum = online_max_sum(xr, n, flags, &m);
-            exp_scale_store(xr, yr, n, m,
+            exp_scale_store(xr, y + row * y_stride, n, m,
                             sum == 0.0 ? 0.0f : (float)(1.0 / sum));
-            continue;
         }
-        const float m = row_max(xr, n, flags);
-        const double sum = exp_sum_store(xr, yr, n, m);
+        return;
+    }
+    /* The next row's maximum before this row's scale pass (avx2.c). */
+    float m = row_max(x, n, flags);
+    for (size_t row = 0; row < rows; row++) {
+        float *yr = y + row * y_stride;
+        const double sum = exp_sum_store(x + row * x_stride, yr, n, m);
+        if (row + 1 < rows)
+            m = row_max(x + (row + 1) * x_stride, n, flags);
         scale(yr, n, sum == 0.0 ? 0.0f : (float)(1.0 / sum));
     }
 }
@@ -410,18 +415,20 @@ static void log_softmax_f32_avx512(const float *x, float *y, size_t rows,
                                    size_t n, size_t x_stride, size_t y_stride,
                                    unsigned flags)
 {
+    const int online = n >= SOFTMAX_ONLINE_MIN;
+    float m_next = online ? 0.0f : row_max(x, n, flags);
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * x_stride;
-        float *yr = y + row * y_stride;
-        float m;
+        float m = m_next;
         double sum;
-        if (n >= SOFTMAX_ONLINE_MIN) {
+        if (online) {
             sum = online_max_sum(xr, n, flags, &m);
         } else {
-            m = row_max(xr, n, flags);
             sum = exp_sum_only(xr, n, m);
+            if (row + 1 < rows)
+                m_next = row_max(xr + x_stride, n, flags);
         }
-        log_store(xr, yr, n, m,
+        log_store(xr, y + row * y_stride, n, m,
                   sum == 0.0 ? 0.0f : (float)log(sum / SOFTMAX_EXP_SCALE));
     }
 }
