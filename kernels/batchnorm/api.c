@@ -258,11 +258,11 @@ simdnn_status simdnn_batchnorm_inference_f32(
     return SIMDNN_SUCCESS;
 }
 
-/* Rows per block of the reversed output pass over rows of `c` floats,
- * `tensors` of them read: all of them below REVERSE_MIN_BYTES. */
-static size_t reverse_block(size_t rows, size_t c, size_t tensors)
+/* Rows per block of the reversed output pass, `cc` floats of a row read
+ * in each of `tensors` tensors: all of them below REVERSE_MIN_BYTES. */
+static size_t reverse_block(size_t rows, size_t cc, size_t tensors)
 {
-    size_t row_bytes = c * sizeof(float) * tensors;
+    size_t row_bytes = cc * sizeof(float) * tensors;
     if (rows * row_bytes <= REVERSE_MIN_BYTES)
         return rows;
     size_t block = REVERSE_BLOCK_BYTES / row_bytes;
@@ -274,7 +274,7 @@ static void apply_rows_reversed(const struct batchnorm_ops *ops, const float *x,
                                 const float *m, const float *a, const float *b,
                                 unsigned mode)
 {
-    size_t block = reverse_block(rows, c, 1);
+    size_t block = reverse_block(rows, cc, 1);
     for (size_t end = rows; end > 0;) {
         size_t start = end > block ? end - block : 0;
         ops->apply_rows(x + start * c, y + start * c, end - start, cc, c, m, a,
@@ -289,7 +289,7 @@ static void dapply_rows_reversed(const struct batchnorm_ops *ops,
                                  const float *m, const float *p, const float *q,
                                  const float *r, unsigned mode)
 {
-    size_t block = reverse_block(rows, c, 2);
+    size_t block = reverse_block(rows, cc, 2);
     for (size_t end = rows; end > 0;) {
         size_t start = end > block ? end - block : 0;
         ops->dapply_rows(x + start * c, dy + start * c, dx + start * c,
