@@ -363,7 +363,8 @@ BN_INLINE void map_flat(const float *x, const float *dy, float *y, size_t len,
  * minimum of 60 rounds) and unchanged at 64-256; for y, 2-row blocks are
  * 0.93-1.07x, no better. A channel count that is not a multiple of the
  * vector length costs a partial vector per row. With `down` the columns
- * of each block go from the last to the first (walk_down, below).
+ * of each block go from the last to the first (batchnorm_walk_down,
+ * batchnorm.h).
  */
 #define ROW_BLOCK_Y 4
 #define ROW_BLOCK_DX 2
@@ -437,29 +438,6 @@ BN_INLINE void map_strided(const float *x, const float *dy, float *y,
     }
 }
 
-/*
- * Direction of the strided walk. Every row of a block sits at the same
- * offset modulo 4 KiB when the stride is a multiple of 1024 floats, so
- * each store of y matches, in its low 12 bits, the loads of x that come a
- * few columns later whenever y lies up to a few hundred bytes above x
- * modulo 4 KiB (dy and dx likewise), and Zen 3 holds those loads behind
- * the stores. Walking the columns downward puts those loads before the
- * stores they match. Measured (1x2048x7x7 and 1x1024x14x14 NHWC
- * inference, the library built both ways, minimum of 150 interleaved
- * rounds): 1.12-1.23x faster with y 16 to 256 bytes above x, 0.97x at 384
- * and above (so the window is 320 bytes), unchanged elsewhere. The maps of
- * dx read two tensors, and walking them downward measured 0.86-1.26x
- * depending on where dx lies from both (dx maps alone at 1x2048x7x7):
- * with no rule that wins for both offsets, only the maps of y take it.
- */
-#define ALIAS_WINDOW 320
-
-BN_INLINE bool walk_down(const float *x, const float *y)
-{
-    size_t d = ((uintptr_t)y - (uintptr_t)x) & 4095;
-    return d != 0 && d < ALIAS_WINDOW;
-}
-
 /* Contiguous rows take the flat walk unless the channel count is a
  * multiple of the vector length (then the row blocks are faster), or
  * when streaming to rows that do not start on a 32-byte boundary (the
@@ -478,7 +456,7 @@ BN_INLINE void map_rows(const float *x, const float *dy, float *y, size_t rows,
     else if (stream && aligned)
         map_strided(x, dy, y, rows, channels, stride, m, a, b, r, relu, grad,
                     true, false);
-    else if (!grad && walk_down(x, y))
+    else if (!grad && batchnorm_walk_down(x, y))
         map_strided(x, dy, y, rows, channels, stride, m, a, b, r, relu, grad,
                     false, true);
     else

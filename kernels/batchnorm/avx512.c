@@ -273,7 +273,7 @@ BN_INLINE void map_flat(const float *x, const float *dy, float *y, size_t len,
  * each block's loads before its stores (avx2.c says why). A channel count
  * that is not a multiple of the vector length costs a partial vector per
  * row. With `down` the columns of each block go from the last to the
- * first (walk_down, below).
+ * first (batchnorm_walk_down, batchnorm.h).
  */
 #define ROW_BLOCK_Y 4
 #define ROW_BLOCK_DX 2
@@ -335,17 +335,6 @@ BN_INLINE void map_strided(const float *x, const float *dy, float *y,
     }
 }
 
-/* The maps of y walk the columns downward when y lies just above x
- * modulo 4 KiB (avx2.c, walk_down, says why and how it was measured; the
- * window is AVX2's, not measured on an AVX-512 core). */
-#define ALIAS_WINDOW 320
-
-BN_INLINE bool walk_down(const float *x, const float *y)
-{
-    size_t d = ((uintptr_t)y - (uintptr_t)x) & 4095;
-    return d != 0 && d < ALIAS_WINDOW;
-}
-
 /* Contiguous rows take the flat walk unless the channel count is a
  * multiple of the vector length (then the row blocks are faster), or
  * when streaming to rows that do not start on an ALIGN_BYTES boundary
@@ -364,7 +353,7 @@ BN_INLINE void map_rows(const float *x, const float *dy, float *y, size_t rows,
     else if (stream && aligned)
         map_strided(x, dy, y, rows, channels, stride, m, a, b, r, relu, grad,
                     true, false);
-    else if (!grad && walk_down(x, y))
+    else if (!grad && batchnorm_walk_down(x, y))
         map_strided(x, dy, y, rows, channels, stride, m, a, b, r, relu, grad,
                     false, true);
     else

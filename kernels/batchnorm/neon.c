@@ -275,7 +275,7 @@ BN_INLINE void map_flat(const float *x, const float *dy, float *y, size_t len,
  * each block's loads before its stores (avx2.c says why). A channel count
  * that is not a multiple of the vector length costs a partial vector per
  * row. The columns always go upward: the x86 units walk them downward
- * when y lies just above x modulo 4 KiB (avx2.c, walk_down), a measured
+ * when y lies just above x modulo 4 KiB (batchnorm_walk_down), a measured
  * Zen 3 effect that no ARM core here could be measured for.
  */
 #define ROW_BLOCK_Y 4

@@ -802,9 +802,9 @@ static void test_inference_split(void)
 
 /*
  * Inference with y placed d bytes above x modulo 4 KiB (the x86 units
- * walk the columns of NHWC row blocks downward for some d: avx2.c,
- * walk_down) gives bitwise the result of y in a buffer of its own, for
- * channel counts that take the row blocks (multiples of 8 and 16, 1024:
+ * walk the columns of NHWC row blocks downward for some d: batchnorm.h,
+ * batchnorm_walk_down) gives bitwise the result of y in a buffer of its own,
+ * for channel counts that take the row blocks (multiples of 8 and 16, 1024:
  * rows 4 KiB apart) and ones that do not, and rows that fill blocks or
  * leave some over.
  */
